@@ -1,0 +1,54 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Classroom, User, normalise_join_code
+
+
+class JoinCodeField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Class join code"))
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("help_text", _("Your teacher gives you this code, e.g. KX7P-4MRA."))
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        )
+
+    def clean(self, value):
+        code = normalise_join_code(super().clean(value) or "")
+        classroom = Classroom.objects.active().filter(join_code=code, join_code_enabled=True).first()
+        if classroom is None:
+            # One message for unknown, turned-off and archived codes: a code reveals nothing.
+            raise forms.ValidationError(
+                _("That code does not match an open class. Check it with your teacher."),
+                code="invalid_join_code",
+            )
+        return classroom
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        # The same words whether the user name exists or not.
+        "invalid_login": _("That user name and password do not match. Check both and try again."),
+        "inactive": _("That user name and password do not match. Check both and try again."),
+    }
+
+
+class StudentSignupForm(UserCreationForm):
+    join_code = JoinCodeField()
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("join_code", "first_name", "last_name", "username")
+        help_texts = {"username": _("Letters, digits and @ . + - _ only. You log in with it.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_name"].required = True
+        # No email and no birth date: pupils' accounts hold as little as possible.
+        self.order_fields(["join_code", "first_name", "last_name", "username"])
+
+
+class JoinClassForm(forms.Form):
+    join_code = JoinCodeField()

@@ -1,0 +1,38 @@
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+from django_htmx.http import trigger_client_event
+
+
+class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """LoginRequiredMiddleware that never swaps the log-in page into a fragment.
+
+    A plain request is redirected to log in as usual. An htmx request (an
+    autosave, a grid refresh) gets 401 and a ``session-expired`` event instead:
+    the page keeps what the user typed and offers a way to log in again.
+    """
+
+    def handle_no_permission(self, request, view_func):
+        if getattr(request, "htmx", False):
+            response = HttpResponse(
+                _("Your session has ended. Log in again to keep saving."),
+                status=401,
+                content_type="text/plain; charset=utf-8",
+            )
+            return trigger_client_event(response, "session-expired", {})
+        return super().handle_no_permission(request, view_func)
+
+
+class NoStoreForAuthenticatedMiddleware:
+    """Pages for a signed-in user must never sit in a shared or back-button cache."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, no_store=True, private=True)
+        return response
