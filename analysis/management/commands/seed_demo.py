@@ -1,0 +1,230 @@
+"""Demo users, classes, assignments and sample work. Never for production."""
+
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Classroom, Enrollment, User
+from analysis.models import Assignment, Evidence, Exercise, Mark, Response, Submission
+
+CLASSES = [
+    # (class name, teacher, first student number, join code)
+    ("Year 11 A", "teacher", 1, "KXAMPRT7"),
+    ("Year 11 B", "teacher2", 13, "HQNWDC4E"),
+]
+FIRST_NAMES = [
+    "Amara",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Ella",
+    "Farah",
+    "George",
+    "Hana",
+    "Isaac",
+    "Jade",
+    "Kofi",
+    "Lena",
+    "Milo",
+    "Nadia",
+    "Oscar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wyn",
+    "Zoe",
+]
+LAST_NAMES = [
+    "Adeyemi",
+    "Brooks",
+    "Chen",
+    "Dutta",
+    "Evans",
+    "Farouk",
+    "Green",
+    "Hughes",
+    "Ibrahim",
+    "Jones",
+    "Kowalski",
+    "Lopez",
+    "Mensah",
+    "Novak",
+    "O'Brien",
+    "Patel",
+    "Quigley",
+    "Rossi",
+    "Singh",
+    "Taylor",
+    "Usman",
+    "Vasquez",
+    "Walsh",
+    "Young",
+]
+# Students 7–12 (and 19–24) get work in every state; 1–6 and 13–18 start with none.
+SAMPLE_STATES = {
+    0: "draft-partial",
+    1: "draft-complete",
+    2: "submitted",
+    3: "marked-draft",
+    4: "returned",
+    5: "returned-late",
+}
+
+
+class Command(BaseCommand):
+    help = "Create the demo log-ins, classes, assignments and sample work (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true", help="Run even with DEBUG off (never on a real school's data)."
+        )
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("Demo data is for development only (DEBUG is off). Use --force to insist.")
+        exercises = list(Exercise.objects.order_by("slug"))
+        if not exercises:
+            raise CommandError("No exercises found: run `manage.py import_sources fixtures/` first.")
+        with transaction.atomic():
+            self._seed(exercises)
+        self._print_logins()
+
+    def _print_logins(self):
+        self.stdout.write(
+            "\nDemo log-ins (demo data only):\n"
+            "  admin / admin          site admin (/admin/)\n"
+            "  teacher / teacher      teaches Year 11 A (student01–student12), join code KXAM-PRT7\n"
+            "  teacher2 / teacher2    teaches Year 11 B (student13–student24), join code HQNW-DC4E\n"
+            "  student01 … student24  password: student (student07–12 and 19–24 have sample work)\n"
+        )
+
+    def _user(self, username, password, role, **extra):
+        user, created = User.objects.get_or_create(username=username, defaults={"role": role, **extra})
+        if created:
+            user.set_password(password)
+            user.save()
+        return user
+
+    def _seed(self, exercises):
+        now = timezone.now()
+        self._user(
+            "admin",
+            "admin",
+            User.Role.TEACHER,
+            is_staff=True,
+            is_superuser=True,
+            first_name="Site",
+            last_name="Admin",
+        )
+        for class_name, teacher_name, first, code in CLASSES:
+            teacher = self._user(
+                teacher_name,
+                teacher_name,
+                User.Role.TEACHER,
+                first_name="Ms" if teacher_name == "teacher" else "Mr",
+                last_name="Okafor" if teacher_name == "teacher" else "Lindqvist",
+            )
+            classroom, _ = Classroom.objects.get_or_create(name=class_name, defaults={"join_code": code})
+            classroom.teachers.add(teacher)
+            students = []
+            for number in range(first, first + 12):
+                student = self._user(
+                    f"student{number:02d}",
+                    "student",
+                    User.Role.STUDENT,
+                    first_name=FIRST_NAMES[number - 1],
+                    last_name=LAST_NAMES[number - 1],
+                )
+                Enrollment.objects.get_or_create(classroom=classroom, student=student)
+                students.append(student)
+            for index, exercise in enumerate(exercises):
+                assignment, _ = Assignment.objects.get_or_create(
+                    classroom=classroom,
+                    exercise=exercise,
+                    archived_at=None,
+                    defaults={
+                        "opens_at": now - timedelta(days=3),
+                        "due_at": now + timedelta(days=7 * (index + 1)),
+                        "created_by": teacher,
+                        "release_model_answers": index == 0,
+                    },
+                )
+                if index == 0:
+                    for offset, student in enumerate(students[6:]):
+                        self._sample_work(assignment, student, SAMPLE_STATES[offset], teacher, now)
+
+    def _sample_work(self, assignment, student, state, teacher, now):
+        if Submission.objects.filter(assignment=assignment, student=student).exists():
+            return  # keep whatever the demo user has done since
+        submitted = state not in ("draft-partial", "draft-complete")
+        submission = Submission.objects.create(
+            assignment=assignment,
+            student=student,
+            status=Submission.Status.RETURNED
+            if state.startswith("returned")
+            else (Submission.Status.SUBMITTED if submitted else Submission.Status.IN_PROGRESS),
+            submitted_at=now - timedelta(hours=5) if submitted else None,
+            returned_at=now - timedelta(hours=1) if state.startswith("returned") else None,
+            is_late=state == "returned-late",
+        )
+        questions = list(
+            assignment.exercise.questions.select_related("source", "mark_scheme").prefetch_related(
+                "mark_scheme__levels", "source__passages"
+            )
+        )
+        responses = []
+        for position, question in enumerate(questions):
+            answered = state != "draft-partial" or position < 2
+            text = _sample_answer(question, student) if answered else ""
+            response = Response.objects.create(
+                submission=submission,
+                question=question,
+                text=text,
+                version=1 if text else 0,
+                hints_used=position % 2,
+            )
+            responses.append(response)
+            if text and question.source:
+                passage = question.source.passages.all()[position % question.source.passages.count()]
+                end = _sentence_end(passage.text)
+                Evidence.objects.create(
+                    response=response, passage=passage, start=0, end=end, quote=passage.text[:end]
+                )
+            if state in ("marked-draft", "returned", "returned-late") and question.mark_scheme:
+                levels = list(question.mark_scheme.levels.all())
+                level = levels[min(len(levels) - 1, (student.pk + position) % len(levels))]
+                Mark.objects.create(
+                    response=response,
+                    level=level.number,
+                    marks=level.max_marks if position % 2 else level.min_marks,
+                    max_marks=question.max_marks,
+                    marker=teacher,
+                    comment="Clear use of the source's origin; now link it to its purpose and say how far "
+                    "that affects what it can tell us.",
+                )
+        if submitted:
+            submission.receipt_hash = submission.compute_receipt_hash(responses)
+            if state.startswith("returned"):
+                submission.overall_comment = "A thoughtful set of answers. Quote the text more precisely."
+            submission.save()
+
+
+def _sentence_end(text: str) -> int:
+    match = re.search(r"[.!?…](?=\s|$)", text)
+    return match.end() if match else len(text)
+
+
+def _sample_answer(question, student) -> str:
+    """A plausible pupil's answer: the first sentences of the model answer in a pupil's hand."""
+    base = question.model_answer or question.prompt
+    sentences = re.split(r"(?<=[.!?])\s+", base)
+    keep = 2 + student.pk % 3
+    return " ".join(sentences[:keep])
