@@ -28,6 +28,11 @@ class JoinCodeField(forms.CharField):
 
 
 class LoginForm(AuthenticationForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No autofocus: keyboard and screen-reader users start at the skip link, as on every page.
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+
     error_messages = {
         # The same words whether the user name exists or not.
         "invalid_login": _("That user name and password do not match. Check both and try again."),
@@ -46,6 +51,7 @@ class StudentSignupForm(UserCreationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["first_name"].required = True
+        self.fields["username"].widget.attrs.pop("autofocus", None)
         # No email and no birth date: pupils' accounts hold as little as possible.
         self.order_fields(["join_code", "first_name", "last_name", "username"])
 

@@ -147,6 +147,6 @@ def render_passage(passage, highlights=None, glossary=None) -> SafeString:
 @register.filter
 def get_item(mapping, key):
     """``{{ mapping|get_item:key }}`` for dicts built in views."""
-    if mapping is None:
+    if not hasattr(mapping, "get"):  # a missing context variable renders as ""
         return None
     return mapping.get(key)
