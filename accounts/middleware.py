@@ -1,8 +1,15 @@
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django_htmx.http import trigger_client_event
+
+LOGIN_AT_KEY = "_login_at"
+SEEN_AT_KEY = "_seen_at"
 
 
 class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
@@ -36,3 +43,39 @@ class NoStoreForAuthenticatedMiddleware:
         if user is not None and user.is_authenticated:
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class SessionTimeoutMiddleware:
+    """Idle and absolute session limits (ASVS 7.3).
+
+    Any authenticated request counts as activity, autosaves included, so a pupil
+    typing for an hour is never logged out under them. Activity is written at most
+    once a minute to keep the session table quiet.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            session = request.session
+            login_at = session.setdefault(LOGIN_AT_KEY, now)
+            seen_at = session.get(SEEN_AT_KEY, now)
+            if (
+                now - login_at > settings.SESSION_ABSOLUTE_TIMEOUT
+                or now - seen_at > settings.SESSION_IDLE_TIMEOUT
+            ):
+                logout(request)
+            elif now - seen_at >= 60 or SEEN_AT_KEY not in session:
+                session[SEEN_AT_KEY] = now
+        return self.get_response(request)
+
+
+def start_session_clock(sender, request, user, **kwargs):
+    """Every log-in starts the absolute and idle clocks afresh."""
+    if request is not None and hasattr(request, "session"):
+        now = int(time.time())
+        request.session[LOGIN_AT_KEY] = now
+        request.session[SEEN_AT_KEY] = now
