@@ -7,8 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and classes")
 
     def ready(self):
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
 
         from accounts.middleware import start_session_clock
+        from config.logging import log_failed_login
 
         user_logged_in.connect(start_session_clock, dispatch_uid="accounts-session-clock")
+        user_login_failed.connect(log_failed_login, dispatch_uid="accounts-failed-login-log")
