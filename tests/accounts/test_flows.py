@@ -190,6 +190,10 @@ def test_pages_carry_a_nonce_csp_and_no_store_when_logged_in(client):
     csp = response["Content-Security-Policy"]
     assert "'nonce-" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert "no-store" in response["Cache-Control"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "camera=()" in response["Permissions-Policy"]
     nonce = csp.split("'nonce-")[1].split("'")[0]
     assert f'nonce="{nonce}"' in response.text
 
