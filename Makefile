@@ -55,3 +55,30 @@ format: install-test
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+
+# --- Benchmark and scale-out (bench/, README "Performance" and "Production shape") ----------
+# Both need PostgreSQL on 127.0.0.1:5432 (user postgres, as .ci/run starts it) and talk only to
+# 127.0.0.x. `make bench` creates and seeds the database provenance_bench (kept between runs;
+# BENCH_ARGS=--reseed starts again), stops by itself within 10 minutes, prints the table and
+# writes bench/results.json. `make scaleout` runs two instances behind haproxy (installed with
+# apt-get if missing) and exits non-zero if any check fails.
+.PHONY: bench scaleout explain install-bench
+
+$(VENV)/.installed-bench: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[bench]"
+	touch $@ $(VENV)/.installed
+
+install-bench: $(VENV)/.installed-bench
+
+bench: install-bench
+	timeout --kill-after=20 600 $(PY) bench/run.py $(BENCH_ARGS)
+
+scaleout: install-bench
+	timeout --kill-after=20 300 $(PY) bench/scaleout.py $(SCALEOUT_ARGS)
+
+# EXPLAIN ANALYZE of every query of the busy pages on the bench data (run `make bench` first).
+explain: install-bench
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_LOG_LEVEL=ERROR \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/provenance_bench \
+	timeout 300 $(PY) bench/explain.py $(EXPLAIN_ARGS)

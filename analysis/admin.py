@@ -1,6 +1,14 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
 
 from analysis.models import (
     Assignment,
@@ -20,6 +28,7 @@ from analysis.models import (
     Source,
     Submission,
 )
+from analysis.services import packs
 
 # --- Library: what site admins load by hand ---------------------------------
 
@@ -38,8 +47,21 @@ class GlossaryTermInline(admin.TabularInline):
     ordering = ["position", "pk"]
 
 
+class SourcePackUploadForm(forms.Form):
+    pack = forms.FileField(
+        label=_("Source pack"),
+        help_text=_(
+            "A UTF-8 YAML file in the source-pack format. A pack with any error changes nothing; "
+            "re-uploading a pack updates its sources, mark schemes and exercises by slug."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,application/yaml,text/yaml"}),
+    )
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    change_list_template = "admin/analysis/source/change_list.html"
+    actions = ["export_pack"]
     list_display = ["title", "slug", "author", "date_text", "kind", "passage_count", "updated_at"]
     list_filter = ["kind"]
     search_fields = ["title", "slug", "author", "publication"]
@@ -69,6 +91,51 @@ class SourceAdmin(admin.ModelAdmin):
     @admin.display(description=_("passages"), ordering="_passages")
     def passage_count(self, obj):
         return obj._passages
+
+    # Source packs: upload (same service as `manage.py import_sources`) and export.
+
+    def get_urls(self):
+        upload = path(
+            "upload/",
+            self.admin_site.admin_view(self.upload_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_upload",
+        )
+        return [upload, *super().get_urls()]
+
+    @method_decorator(require_http_methods(["GET", "POST"]))
+    def upload_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = SourcePackUploadForm(*(request.POST, request.FILES) if request.method == "POST" else ())
+        errors = []
+        if form.is_valid():
+            upload = form.cleaned_data["pack"]
+            try:
+                summary = packs.pack_import_file(file=upload, filename=upload.name)
+            except packs.PackInvalid as exc:
+                errors = exc.errors
+            else:
+                message = _("Imported %(file)s: %(summary)s") % {"file": upload.name, "summary": summary}
+                self.message_user(request, message, messages.SUCCESS)
+                return redirect("admin:analysis_source_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Upload a source pack"),
+            "form": form,
+            "pack_errors": errors,
+        }
+        return TemplateResponse(request, "admin/analysis/source/upload.html", context)
+
+    @admin.action(description=_("Export selected sources as a source pack"), permissions=["view"])
+    def export_pack(self, request, queryset):
+        slugs = list(queryset.order_by("sort_date", "title", "pk").values_list("slug", flat=True))
+        response = HttpResponse(
+            packs.pack_export(source_slugs=slugs), content_type="application/yaml; charset=utf-8"
+        )
+        filename = f"{slugs[0]}.yaml" if len(slugs) == 1 else "source-pack.yaml"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
 
 class LevelInline(admin.TabularInline):
@@ -173,10 +240,21 @@ class ResponseInline(admin.StackedInline):
         return False
 
 
+class AssignmentListFilter(admin.RelatedFieldListFilter):
+    """The assignment filter, with each choice's exercise and class fetched in the same
+    query (an assignment's name needs both; the stock filter fetched them per choice)."""
+
+    def field_choices(self, field, request, model_admin):
+        assignments = Assignment.objects.select_related("exercise", "classroom").order_by(
+            "classroom__name", "exercise__title", "pk"
+        )
+        return [(assignment.pk, str(assignment)) for assignment in assignments]
+
+
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
     list_display = ["student", "assignment", "status", "submitted_at", "returned_at", "is_late"]
-    list_filter = ["status", "assignment__classroom", "assignment", "is_late"]
+    list_filter = ["status", "assignment__classroom", ("assignment", AssignmentListFilter), "is_late"]
     list_select_related = ["student", "assignment__exercise", "assignment__classroom"]
     search_fields = [
         "student__username",
@@ -205,7 +283,11 @@ class EvidenceInline(admin.TabularInline):
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin):
     list_display = ["submission", "question_number", "version", "updated_at", "mark_display"]
-    list_filter = ["submission__status", "submission__assignment__classroom", "submission__assignment"]
+    list_filter = [
+        "submission__status",
+        "submission__assignment__classroom",
+        ("submission__assignment", AssignmentListFilter),
+    ]
     list_select_related = [
         "submission__student",
         "submission__assignment__exercise",

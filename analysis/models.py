@@ -5,7 +5,8 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -290,6 +291,41 @@ class AssignmentQuerySet(models.QuerySet):
         if not user.is_authenticated or not user.is_teacher:
             return self.none()
         return self.current().filter(classroom__teachers=user)
+
+    def taught_by(self, user):
+        """Every assignment of the classes this teacher teaches, unassigned ones included:
+        their work is kept, so the teacher can still open, mark and export it."""
+        if not user.is_authenticated or not user.is_teacher:
+            return self.none()
+        return self.filter(classroom__teachers=user)
+
+    def with_progress_counts(self):
+        """Annotate ``student_total`` (enrolled), ``submitted_count`` (handed in or returned),
+        ``to_mark_count`` (handed in with an answer still unmarked) and ``to_release_count``
+        (handed in, every answer marked). Subqueries, so no row multiplication and no
+        per-row queries however large the class."""
+        from accounts.models import Enrollment
+
+        def counted(queryset, key):
+            return Coalesce(
+                Subquery(queryset.order_by().values(key).annotate(n=Count("pk")).values("n")[:1]),
+                0,
+            )
+
+        unmarked = Response.objects.filter(submission=OuterRef("pk"), mark__isnull=True).exclude(text="")
+        handed_in = Submission.objects.filter(assignment=OuterRef("pk"), status=Submission.Status.SUBMITTED)
+        return self.annotate(
+            student_total=counted(Enrollment.objects.filter(classroom=OuterRef("classroom")), "classroom"),
+            submitted_count=counted(
+                Submission.objects.filter(
+                    assignment=OuterRef("pk"),
+                    status__in=[Submission.Status.SUBMITTED, Submission.Status.RETURNED],
+                ),
+                "assignment",
+            ),
+            to_mark_count=counted(handed_in.filter(Exists(unmarked)), "assignment"),
+            to_release_count=counted(handed_in.filter(~Exists(unmarked)), "assignment"),
+        )
 
 
 class Assignment(models.Model):

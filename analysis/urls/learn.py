@@ -6,4 +6,28 @@ app_name = "learn"
 
 urlpatterns = [
     path("", student.assignment_list, name="assignment-list"),
+    path("csrf/", student.csrf_token, name="csrf"),
+    path("assignments/<int:assignment_id>/", student.workspace, name="workspace"),
+    path("assignments/<int:assignment_id>/submit/", student.submit, name="submit"),
+    path("assignments/<int:assignment_id>/feedback/", student.feedback, name="feedback"),
+    path(
+        "assignments/<int:assignment_id>/responses/<int:response_id>/save/",
+        student.response_save,
+        name="response-save",
+    ),
+    path(
+        "assignments/<int:assignment_id>/responses/<int:response_id>/hint/",
+        student.hint,
+        name="response-hint",
+    ),
+    path(
+        "assignments/<int:assignment_id>/responses/<int:response_id>/evidence/",
+        student.evidence_add,
+        name="evidence-add",
+    ),
+    path(
+        "assignments/<int:assignment_id>/responses/<int:response_id>/evidence/<int:evidence_id>/delete/",
+        student.evidence_delete,
+        name="evidence-delete",
+    ),
 ]

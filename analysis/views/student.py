@@ -1,10 +1,311 @@
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+"""The student's pages under /learn/: assignments, the workspace and its htmx endpoints,
+submit and feedback.
+
+Thin views: they fetch what the student may see (``assignments_visible_to`` → 404 otherwise),
+call a service in ``analysis.services.work`` and choose the response. The workspace's
+endpoints answer htmx/fetch requests (``HX-Request: true``) with fragments or JSON, and plain
+form posts (no JavaScript) with a redirect back to the question.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.middleware import HtmxDetails
 
 from accounts.decorators import student_required
+from analysis.forms_student import AnswerSaveForm, EvidenceForm, form_error_message
+from analysis.models import Evidence, Response, Submission
+from analysis.services import work
+
+WORKSPACE = "analysis/assignment_workspace.html"
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _workspace_url(assignment_id: int, anchor: str = "") -> str:
+    url = reverse("learn:workspace", args=[assignment_id])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _plain(message: str, status: int):
+    """A short plain-text answer for htmx/fetch callers to show in a status line."""
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+# --- Pages ----------------------------------------------------------------------------------
 
 
 @student_required
 @require_GET
-def assignment_list(request):
-    return render(request, "analysis/assignment_list.html", {})
+def assignment_list(request: HtmxHttpRequest):
+    rows = work.assignment_rows_for_student(student=request.user)
+    template = "analysis/assignment_list.html"
+    if request.htmx:
+        template += "#assignment-rows"
+    return render(request, template, {"rows": rows})
+
+
+@student_required
+@require_GET
+def workspace(request: HtmxHttpRequest, assignment_id: int):
+    """The sources beside the staged questions. An htmx GET returns only the self-check (the
+    review stage refreshes it after the last autosave)."""
+    assignment = get_object_or_404(work.assignments_visible_to(request.user), pk=assignment_id)
+    if not assignment.is_open():
+        return render(request, WORKSPACE, {"assignment": assignment, "not_open": True})
+    ws = work.workspace_load(assignment=assignment, student=request.user)
+    sentences = {
+        str(passage_id): [[s.start, s.end, s.text] for s in items]
+        for panel in ws.sources
+        for passage_id, items in panel.sentences.items()
+    }
+    context = {
+        "assignment": assignment,
+        "ws": ws,
+        "sentences": sentences,
+        "max_chars": settings.ANSWER_MAX_CHARS,
+        "workspace_messages": _js_messages(),
+    }
+    template = WORKSPACE + "#self-check" if request.htmx else WORKSPACE
+    return render(request, template, context)
+
+
+def _js_messages() -> dict:
+    """The words workspace.js shows or announces, translated here (%s is filled in by JS)."""
+    return {
+        "saving": _("Saving…"),
+        "saved": _("Saved %s"),
+        "unsaved": _("Not saved yet"),
+        "retrying": _("Not saved — retrying"),
+        "offline": _("Not saved — no connection. Retrying…"),
+        "sessionEnded": _("Not saved — your session has ended. Log in again in another tab; saving resumes by itself."),
+        "conflict": _("Not saved — this answer was also changed elsewhere. Choose a version below."),
+        "closed": _("Not saved"),
+        "restored": _("Restored your unsaved text from this tab; saving it now."),
+        "keptMine": _("Keeping your text from this tab; saving it now."),
+        "tookTheirs": _("Using the saved version."),
+        "attachTo": _("Attach to question %s"),
+        "selectFirst": _("Select some words in a source first, then attach them."),
+        "stageShown": _("Showing stage: %s"),
+        "pendingSaves": _("Your latest changes are not saved yet. Wait for “Saved”, then submit."),
+        "submitting": _("Submitting…"),
+        "hintShown": _("Hint: %s"),
+        "tryAgain": _("That did not work. Please try again."),
+        "stageCount": _("{answered} of {total} answered"),
+        "sources": _("Sources"),
+        "citeFrom": _("Cite from “%s”"),
+    }
+
+
+@student_required
+@require_GET
+def feedback(request: HtmxHttpRequest, assignment_id: int):
+    """Marks and comments once the teacher has returned the work; before that, a friendly
+    "not returned yet" page (200). Indicative content is never in the context."""
+    assignment = get_object_or_404(work.assignments_visible_to(request.user), pk=assignment_id)
+    submission = work.submission_for_student(assignment=assignment, student=request.user)
+    context = {"assignment": assignment, "submission": submission}
+    if submission is not None and submission.status == Submission.Status.RETURNED:
+        submission.assignment = assignment
+        items, total, maximum = work.feedback_load(submission=submission)
+        context.update(items=items, total=total, maximum=maximum, returned=True)
+    template = "analysis/submission_feedback.html"
+    if request.htmx:
+        template += "#feedback"
+    return render(request, template, context)
+
+
+# --- Workspace endpoints ----------------------------------------------------------------------
+
+
+@student_required
+@require_POST
+def response_save(request: HtmxHttpRequest, assignment_id: int, response_id: int):
+    """Autosave (compare-and-set on the answer's version). JSON for htmx/fetch callers:
+    200 ``{version, saved_at, saved_at_display, answered}``; 409 ``{error: "conflict", text,
+    version, …}`` when the answer moved on, or ``{error: "submitted"|"late"|"not_open"}`` when it is
+    closed; 422 ``{error: "invalid", message}`` when it cannot be stored (nothing is stored)."""
+    form = AnswerSaveForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise work.AnswerRejected(form_error_message(form))
+        saved = work.response_save(
+            response_id=response_id,
+            student=request.user,
+            text=form.cleaned_data["text"],
+            base_version=form.cleaned_data["version"],
+            assignment_id=assignment_id,
+        )
+    except Response.DoesNotExist as missing:
+        raise Http404 from missing
+    except work.VersionConflict as conflict:
+        payload = {
+            "error": "conflict",
+            "message": conflict.message,
+            "text": conflict.text,
+            "version": conflict.version,
+            "saved_at_display": _clock(conflict.updated_at),
+        }
+        return _save_problem(request, assignment_id, payload, status=409)
+    except work.WorkClosed as closed:
+        return _save_problem(request, assignment_id, {"error": closed.reason, "message": closed.message}, 409)
+    except work.AnswerRejected as rejected:
+        return _save_problem(request, assignment_id, {"error": "invalid", "message": rejected.message}, 422)
+
+    if request.htmx:
+        return JsonResponse(
+            {
+                "version": saved.version,
+                "saved_at": saved.updated_at.isoformat(),
+                "saved_at_display": _clock(saved.updated_at),
+                "answered": saved.answered,
+            }
+        )
+    messages.success(request, _("Answer saved."))
+    return redirect(_workspace_url(assignment_id, f"response-{response_id}"))
+
+
+def _clock(moment) -> str:
+    return formats.time_format(timezone.localtime(moment), "H:i")
+
+
+def _save_problem(request, assignment_id, payload: dict, status: int):
+    if request.htmx:
+        return JsonResponse(payload, status=status)
+    # Without JavaScript: show the problem and give back what was typed, so nothing is lost.
+    context = {
+        "assignment_id": assignment_id,
+        "problem": payload,
+        "typed": request.POST.get("text", ""),
+    }
+    return render(request, "analysis/response_save_problem.html", context, status=status)
+
+
+def _evidence_reply(request, *, evidence: Evidence, message: str):
+    """htmx: the answer's chips, the passage re-rendered out of band with its highlights, and
+    an ``evidence-changed`` event carrying the message to announce. Plain post: redirect."""
+    answer = evidence.response
+    assignment_id = answer.submission.assignment_id
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect(_workspace_url(assignment_id, f"response-{answer.pk}"))
+    letters = work.exercise_source_letters(answer.submission.assignment.exercise_id)
+    context = {
+        "assignment_id": assignment_id,
+        "response_id": answer.pk,
+        "chips": work.response_chips(response=answer, letters=letters),
+        "editable": True,
+        "number": answer.question.number,
+        "passage": evidence.passage,
+        "highlights": work.passage_highlights(submission_id=answer.submission_id, passage=evidence.passage),
+        "glossary": list(evidence.passage.source.glossary.all()),
+    }
+    reply = render(request, WORKSPACE + "#evidence-update", context)
+    return trigger_client_event(reply, "evidence-changed", {"message": message, "response": answer.pk})
+
+
+@student_required
+@require_POST
+def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int):
+    """Attach ``passage``/``start``/``end`` (character offsets into the passage) to the answer."""
+    form = EvidenceForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise work.EvidenceRejected(_("That selection could not be read. Select the words again."))
+        evidence, created = work.evidence_add(
+            response_id=response_id,
+            student=request.user,
+            passage_id=form.cleaned_data["passage"],
+            start=form.cleaned_data["start"],
+            end=form.cleaned_data["end"],
+            assignment_id=assignment_id,
+        )
+    except Response.DoesNotExist as missing:
+        raise Http404 from missing
+    except work.WorkClosed as closed:
+        return _refused(request, assignment_id, closed.message, 409)
+    except work.EvidenceRejected as rejected:
+        return _refused(request, assignment_id, rejected.message, 422)
+    number = evidence.response.question.number
+    if created:
+        message = _("Quotation added to question %(n)s.") % {"n": number}
+    else:
+        message = _("That quotation is already attached to question %(n)s.") % {"n": number}
+    return _evidence_reply(request, evidence=evidence, message=message)
+
+
+@student_required
+@require_POST
+def evidence_delete(request: HtmxHttpRequest, assignment_id: int, response_id: int, evidence_id: int):
+    try:
+        evidence = work.evidence_remove(
+            evidence_id=evidence_id, response_id=response_id, student=request.user, assignment_id=assignment_id
+        )
+    except (Response.DoesNotExist, Evidence.DoesNotExist) as missing:
+        raise Http404 from missing
+    except work.WorkClosed as closed:
+        return _refused(request, assignment_id, closed.message, 409)
+    message = _("Quotation removed from question %(n)s.") % {"n": evidence.response.question.number}
+    return _evidence_reply(request, evidence=evidence, message=message)
+
+
+@student_required
+@require_POST
+def hint(request: HtmxHttpRequest, assignment_id: int, response_id: int):
+    """Reveal the next hint (recorded in ``Response.hints_used`` for the teacher)."""
+    try:
+        response_obj = work.response_hint_reveal(
+            response_id=response_id, student=request.user, assignment_id=assignment_id
+        )
+    except (Response.DoesNotExist, work.HintsUnavailable) as missing:
+        raise Http404 from missing
+    except work.WorkClosed as closed:
+        return _refused(request, assignment_id, closed.message, 409)
+    if not request.htmx:
+        return redirect(_workspace_url(assignment_id, f"response-{response_id}"))
+    item = work.QuestionItem(question=response_obj.question, response=response_obj, chips=[])
+    context = {"item": item, "assignment_id": assignment_id, "hints_enabled": True, "editable": True}
+    return render(request, WORKSPACE + "#hint-list", context)
+
+
+def _refused(request, assignment_id: int, message: str, status: int):
+    if request.htmx:
+        return _plain(message, status)
+    messages.error(request, message)
+    return redirect(_workspace_url(assignment_id))
+
+
+@student_required
+@require_POST
+def submit(request: HtmxHttpRequest, assignment_id: int):
+    """Hand the work in (idempotent: repeated or parallel posts submit once and all land on the
+    same receipt)."""
+    assignment = get_object_or_404(work.assignments_visible_to(request.user), pk=assignment_id)
+    try:
+        submission = work.submission_start(assignment=assignment, student=request.user)
+        submission.student = request.user
+        work.submission_submit(submission=submission)
+    except work.WorkClosed as closed:
+        if closed.reason != "submitted":
+            return _refused(request, assignment_id, closed.message, 409)
+    url = _workspace_url(assignment_id, "receipt")
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@student_required
+@require_GET
+def csrf_token(request: HtmxHttpRequest):
+    """A fresh CSRF token for a tab whose token went stale when the student logged in again
+    in another tab (logging in rotates the token)."""
+    return JsonResponse({"csrfToken": get_token(request)})

@@ -1,0 +1,351 @@
+"""Teachers' class management: classes and their rosters, assignments and extensions.
+
+Every function takes keyword-only arguments, validates before it writes and runs
+in one transaction, so a failure leaves nothing half done.
+"""
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Classroom, Enrollment, User
+from analysis.models import Assignment, Extension
+
+ROSTER_MAX_ROWS = 500
+ROSTER_FIELDS = ("username", "first name", "last name")
+ROSTER_HEADER_NAMES = {"username", "user name", "user", "login"}
+
+# Consonant-vowel syllables read aloud without confusion (no c/k, q, x, l/1, o/0 pairs).
+_CONSONANTS = "bdfghjkmnprstvwz"
+_VOWELS = "aeiu"
+
+
+def _check_teaches(classroom: Classroom, user) -> None:
+    if not classroom.teachers.filter(pk=user.pk).exists():
+        raise PermissionDenied
+
+
+# --- Classes -------------------------------------------------------------------
+
+
+@transaction.atomic
+def classroom_create(*, name: str, teacher) -> Classroom:
+    classroom = Classroom(name=name.strip())
+    classroom.full_clean()
+    classroom.save()
+    classroom.teachers.add(teacher)
+    return classroom
+
+
+@transaction.atomic
+def classroom_rename(*, classroom: Classroom, name: str, by) -> Classroom:
+    _check_teaches(classroom, by)
+    classroom.name = name.strip()
+    classroom.full_clean()
+    classroom.save(update_fields=["name"])
+    return classroom
+
+
+@transaction.atomic
+def classroom_archive(*, classroom: Classroom, by, archived: bool = True) -> Classroom:
+    """Archive (or restore) a class. Archiving turns the join code off and hides the
+    class from students' lists; nothing is deleted."""
+    _check_teaches(classroom, by)
+    classroom.archived_at = timezone.now() if archived else None
+    fields = ["archived_at"]
+    if archived:
+        classroom.join_code_enabled = False
+        fields.append("join_code_enabled")
+    classroom.save(update_fields=fields)
+    return classroom
+
+
+@transaction.atomic
+def classroom_join_code_set(*, classroom: Classroom, by, enabled: bool | None = None, regenerate=False):
+    """Turn the join code on or off, and/or replace it with a new one (the old one stops working)."""
+    _check_teaches(classroom, by)
+    if regenerate:
+        classroom.regenerate_join_code()
+    if enabled is not None and enabled != classroom.join_code_enabled:
+        classroom.join_code_enabled = enabled
+        classroom.save(update_fields=["join_code_enabled"])
+    return classroom
+
+
+@transaction.atomic
+def enrollment_remove(*, classroom: Classroom, student, by) -> None:
+    """Take a student off the roster. Their submissions, answers and marks are kept:
+    they belong to the assignment, not to the enrolment."""
+    _check_teaches(classroom, by)
+    Enrollment.objects.filter(classroom=classroom, student=student).delete()
+
+
+# --- Roster upload -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    line: int
+    username: str
+    first_name: str
+    last_name: str
+
+
+@dataclass(frozen=True)
+class RosterProblem:
+    line: int | None
+    message: str
+
+    def __str__(self):
+        if self.line is None:
+            return self.message
+        return _("Line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
+
+
+class RosterInvalid(Exception):
+    """The roster cannot be imported; ``problems`` lists every one found."""
+
+    def __init__(self, problems: list[RosterProblem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class NewStudent:
+    user: User
+    password: str
+
+
+def generate_initial_password() -> str:
+    """Three pronounceable four-letter words, e.g. ``tavu-rime-kedu`` (about 36 bits):
+    easy to read off a slip of paper, and log-in throttling guards against guessing."""
+    words = [
+        "".join(secrets.choice(_CONSONANTS) + secrets.choice(_VOWELS) for _ in range(2)) for _ in range(3)
+    ]
+    return "-".join(words)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        # utf-8-sig drops the byte-order mark spreadsheet programs put at the start.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RosterInvalid(
+            [
+                RosterProblem(
+                    None,
+                    _(
+                        "The file is not UTF-8 text (problem at byte %(position)s). "
+                        "In your spreadsheet choose “Save as… CSV UTF-8” and upload it again."
+                    )
+                    % {"position": error.start + 1},
+                )
+            ]
+        ) from error
+
+
+def roster_parse(data: bytes) -> list[RosterRow]:
+    """Read a CSV roster: username, first name, last name; a header row is optional.
+
+    Raises ``RosterInvalid`` listing every bad row (with its line number) — including
+    usernames repeated in the file or already taken — so the teacher fixes them in one go.
+    """
+    text = _decode(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[RosterRow] = []
+    problems: list[RosterProblem] = []
+    first_seen: dict[str, int] = {}
+    max_length = User._meta.get_field("username").max_length
+    name_length = User._meta.get_field("first_name").max_length
+    records: list[tuple[int, list[str]]] = []
+    try:
+        previous_end = 0
+        for record in reader:
+            # line_num counts physical lines read so far; a quoted field may span several.
+            records.append((previous_end + 1, record))
+            previous_end = reader.line_num
+    except csv.Error as error:
+        raise RosterInvalid(
+            [RosterProblem(reader.line_num, _("The file is not valid CSV (%(error)s).") % {"error": error})]
+        ) from error
+    seen_content = False
+    for line, record in records:
+        cells = [cell.strip() for cell in record]
+        while cells and not cells[-1]:
+            cells.pop()  # trailing empty cells from spreadsheets
+        if not cells:
+            continue
+        if not seen_content and cells[0].lower() in ROSTER_HEADER_NAMES:
+            seen_content = True
+            continue
+        seen_content = True
+        if len(cells) > len(ROSTER_FIELDS):
+            problems.append(
+                RosterProblem(
+                    line,
+                    _("too many fields: expected username, first name and last name, found %(count)s.")
+                    % {"count": len(cells)},
+                )
+            )
+            continue
+        cells += [""] * (len(ROSTER_FIELDS) - len(cells))
+        username, first_name, last_name = cells
+        missing = [label for label, value in zip(_field_labels(), cells, strict=True) if not value]
+        if missing:
+            problems.append(RosterProblem(line, _("missing %(fields)s.") % {"fields": ", ".join(missing)}))
+            continue
+        row_problems = []
+        if len(username) > max_length:
+            row_problems.append(_("username is too long (at most %(max)s characters).") % {"max": max_length})
+        else:
+            try:
+                User.username_validator(username)
+            except ValidationError:
+                row_problems.append(
+                    _(
+                        "username “%(username)s” has invalid characters: use letters, digits "
+                        "and @ . + - _ only, with no spaces."
+                    )
+                    % {"username": username}
+                )
+        for label, value in ((_("first name"), first_name), (_("last name"), last_name)):
+            if len(value) > name_length:
+                row_problems.append(
+                    _("%(field)s is too long (at most %(max)s characters).")
+                    % {"field": label, "max": name_length}
+                )
+        key = username.lower()
+        if key in first_seen:
+            row_problems.append(
+                _("username “%(username)s” is repeated (first on line %(first)s).")
+                % {"username": username, "first": first_seen[key]}
+            )
+        else:
+            first_seen[key] = line
+        if row_problems:
+            problems.extend(RosterProblem(line, message) for message in row_problems)
+            continue
+        rows.append(RosterRow(line, username, first_name, last_name))
+    if len(rows) > ROSTER_MAX_ROWS:
+        problems.append(
+            RosterProblem(
+                None, _("A roster can add at most %(max)s students at once.") % {"max": ROSTER_MAX_ROWS}
+            )
+        )
+    taken = _taken_usernames([row.username for row in rows])
+    for row in rows:
+        if row.username.lower() in taken:
+            problems.append(
+                RosterProblem(
+                    row.line, _("username “%(username)s” is already taken.") % {"username": row.username}
+                )
+            )
+    if not rows and not problems:
+        problems.append(RosterProblem(None, _("The file has no students in it.")))
+    if problems:
+        problems.sort(key=lambda p: p.line or 0)
+        raise RosterInvalid(problems)
+    return rows
+
+
+def _field_labels():
+    return [_("username"), _("first name"), _("last name")]
+
+
+def _taken_usernames(usernames: list[str]) -> set[str]:
+    lowered = [name.lower() for name in usernames]
+    if not lowered:
+        return set()
+    return set(
+        User.objects.annotate(lowered=Lower("username"))
+        .filter(lowered__in=lowered)
+        .values_list("lowered", flat=True)
+    )
+
+
+def roster_import(*, classroom: Classroom, data: bytes, by) -> list[NewStudent]:
+    """Create a student account per roster row, enrol each in the class and return them
+    with their initial passwords (which are never stored in clear). All or nothing."""
+    _check_teaches(classroom, by)
+    rows = roster_parse(data)
+    created = []
+    try:
+        with transaction.atomic():
+            for row in rows:
+                password = generate_initial_password()
+                user = User(
+                    username=row.username,
+                    first_name=row.first_name,
+                    last_name=row.last_name,
+                    role=User.Role.STUDENT,
+                )
+                user.set_password(password)
+                user.save()
+                Enrollment.objects.create(classroom=classroom, student=user)
+                created.append(NewStudent(user, password))
+    except IntegrityError as error:
+        # Someone took one of the usernames between the check and the insert.
+        raise RosterInvalid(
+            [RosterProblem(None, _("A username was taken while importing; nothing was added. Try again."))]
+        ) from error
+    return created
+
+
+# --- Assignments -----------------------------------------------------------------
+
+
+@transaction.atomic
+def assignment_unassign(*, assignment: Assignment, by) -> str:
+    """Withdraw an assignment from its class without losing work.
+
+    With no submissions at all the assignment is deleted (``"deleted"``); once any
+    student has started, it is archived instead (``"archived"``): students no longer
+    see it, and the teacher keeps every answer and mark.
+    """
+    _check_teaches(assignment.classroom, by)
+    if assignment.submissions.exists():
+        assignment.archived_at = timezone.now()
+        assignment.save(update_fields=["archived_at"])
+        return "archived"
+    assignment.delete()
+    return "deleted"
+
+
+@transaction.atomic
+def assignment_restore(*, assignment: Assignment, by) -> Assignment:
+    _check_teaches(assignment.classroom, by)
+    assignment.archived_at = None
+    assignment.save(update_fields=["archived_at"])
+    return assignment
+
+
+@transaction.atomic
+def extension_set(*, assignment: Assignment, student, due_at, by) -> Extension:
+    """Give one student a later due date (replacing any earlier extension)."""
+    _check_teaches(assignment.classroom, by)
+    if not Enrollment.objects.filter(classroom=assignment.classroom, student=student).exists():
+        raise ValidationError({"student": _("This student is not in the class.")})
+    if due_at <= assignment.opens_at:
+        raise ValidationError({"due_at": _("The extended date must be after the assignment opens.")})
+    extension = Extension.objects.filter(assignment=assignment, student=student).first() or Extension(
+        assignment=assignment, student=student
+    )
+    extension.due_at = due_at
+    extension.full_clean()
+    extension.save()
+    return extension
+
+
+@transaction.atomic
+def extension_remove(*, extension: Extension, by) -> None:
+    _check_teaches(extension.assignment.classroom, by)
+    extension.delete()

@@ -1,0 +1,507 @@
+"""Marking: saving marks against a levels-based scheme, releasing them to students,
+reopening work, and the anonymous labels used while marking blind.
+
+Marks are drafts while their submission is ``submitted``; releasing moves the
+submission to ``returned`` and the student sees them. Every change to a mark is
+recorded as a ``MarkChange`` row (who, when, from → to).
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from analysis.models import Assignment, CommentBankEntry, Evidence, Mark, MarkChange, Response, Submission
+
+MARKABLE_STATUSES = (Submission.Status.SUBMITTED, Submission.Status.RETURNED)
+
+
+def _check_teaches(assignment: Assignment, user) -> None:
+    if not assignment.classroom.teachers.filter(pk=user.pk).exists():
+        raise PermissionDenied
+
+
+def check_mark(*, question, levels, level: int | None, marks: int) -> None:
+    """Raise ``ValidationError`` unless ``marks`` (and ``level``) fit the question.
+
+    With a mark scheme, a level must be chosen and the mark must lie inside its
+    band; ``level=None`` means "nothing creditable" and allows only 0. Without a
+    scheme there are no levels and any mark from 0 to the maximum is allowed.
+    ``levels`` is the scheme's levels (already fetched, so forms and the service
+    share this check without extra queries).
+    """
+    if marks is None or marks < 0 or marks > question.max_marks:
+        raise ValidationError(
+            {"marks": _("Give a mark from 0 to %(max)s.") % {"max": question.max_marks}}, code="range"
+        )
+    levels = list(levels)
+    if not levels:
+        if level is not None:
+            raise ValidationError({"level": _("This question has no mark scheme levels.")}, code="level")
+        return
+    if level is None:
+        if marks != 0:
+            raise ValidationError(
+                {"level": _("Choose a level: only 0 marks can be given without one.")}, code="level"
+            )
+        return
+    chosen = next((item for item in levels if item.number == level), None)
+    if chosen is None:
+        raise ValidationError({"level": _("Choose one of the scheme's levels.")}, code="level")
+    if not chosen.contains(marks):
+        raise ValidationError(
+            {
+                "marks": _("Level %(level)s allows %(min)s to %(max)s marks.")
+                % {"level": chosen.number, "min": chosen.min_marks, "max": chosen.max_marks}
+            },
+            code="band",
+        )
+
+
+@transaction.atomic
+def mark_save(*, response: Response, marker, level: int | None, marks: int, comment: str) -> Mark:
+    """Create or change the mark on one answer, keeping an audit row for the change.
+
+    Only handed-in work (submitted or returned) can be marked, only by a teacher of
+    the class, and only within the chosen level's band. Saving the same values again
+    changes nothing and adds no audit row.
+    """
+    response = (
+        Response.objects.select_for_update()
+        .select_related("submission__assignment__classroom", "question__mark_scheme")
+        .get(pk=response.pk)
+    )
+    submission = response.submission
+    _check_teaches(submission.assignment, marker)
+    if submission.status not in MARKABLE_STATUSES:
+        raise ValidationError(_("Only handed-in work can be marked."), code="not_submitted")
+    question = response.question
+    levels = question.mark_scheme.levels.all() if question.mark_scheme_id else ()
+    check_mark(question=question, levels=levels, level=level, marks=marks)
+    comment = (comment or "").strip()
+
+    mark = Mark.objects.filter(response=response).first()
+    before = (mark.level, mark.marks, mark.comment) if mark else (None, None, "")
+    if mark is not None and before == (level, marks, comment) and mark.max_marks == question.max_marks:
+        return mark
+    if mark is None:
+        mark = Mark(response=response)
+    mark.level = level
+    mark.marks = marks
+    mark.max_marks = question.max_marks
+    mark.comment = comment
+    mark.marker = marker
+    mark.full_clean()
+    mark.save()
+    MarkChange.objects.create(
+        mark=mark,
+        changed_by=marker,
+        from_level=before[0],
+        to_level=level,
+        from_marks=before[1],
+        to_marks=marks,
+        from_comment=before[2],
+        to_comment=comment,
+    )
+    return mark
+
+
+@dataclass
+class ReleaseResult:
+    released: list[Submission] = field(default_factory=list)
+    not_ready: list[Submission] = field(default_factory=list)
+
+
+@transaction.atomic
+def marks_release(*, assignment: Assignment, submissions=None, by) -> ReleaseResult:
+    """Return marked work to students: each handed-in submission whose answers are all
+    marked moves to ``returned`` (with ``returned_at``) and its marks become visible.
+
+    ``submissions`` limits the release to chosen ones (default: the whole assignment).
+    Submissions with an answer still unmarked are left as they are and reported in
+    ``not_ready``; already returned or unsubmitted ones are skipped silently.
+    """
+    _check_teaches(assignment, by)
+    queryset = (
+        Submission.objects.select_for_update()
+        .filter(assignment=assignment, status=Submission.Status.SUBMITTED)
+        .select_related("student")
+        .annotate(
+            has_unmarked=Exists(
+                Response.objects.filter(submission=OuterRef("pk"), mark__isnull=True).exclude(text="")
+            )
+        )
+    )
+    if submissions is not None:
+        queryset = queryset.filter(pk__in=[getattr(s, "pk", s) for s in submissions])
+    result = ReleaseResult()
+    for submission in queryset:
+        (result.not_ready if submission.has_unmarked else result.released).append(submission)
+    now = timezone.now()
+    Submission.objects.filter(pk__in=[s.pk for s in result.released]).update(
+        status=Submission.Status.RETURNED, returned_at=now
+    )
+    for submission in result.released:
+        submission.status = Submission.Status.RETURNED
+        submission.returned_at = now
+    return result
+
+
+@transaction.atomic
+def submission_reopen(*, submission: Submission, by) -> Submission:
+    """Give handed-in work back to the student to revise. Its marks stay, as drafts:
+    the student no longer sees them until the teacher releases again."""
+    submission = (
+        Submission.objects.select_for_update().select_related("assignment__classroom").get(pk=submission.pk)
+    )
+    _check_teaches(submission.assignment, by)
+    if submission.status == Submission.Status.IN_PROGRESS:
+        raise ValidationError(_("This work is already open for the student."), code="not_submitted")
+    submission.status = Submission.Status.IN_PROGRESS
+    submission.returned_at = None
+    submission.full_clean()
+    submission.save(update_fields=["status", "returned_at"])
+    return submission
+
+
+def anonymous_numbers(assignment: Assignment) -> dict[int, int]:
+    """Submission id → a stable number for "Student N" while marking blind: the order in
+    which students started (submissions are never deleted, so numbers never shift)."""
+    ids = Submission.objects.filter(assignment=assignment).order_by("pk").values_list("pk", flat=True)
+    return {pk: number for number, pk in enumerate(ids, start=1)}
+
+
+def hides_name(assignment: Assignment, submission: Submission | None) -> bool:
+    """Anonymous marking hides a student's name until that submission's marks are released."""
+    return bool(
+        assignment.anonymous_marking
+        and submission is not None
+        and submission.status != Submission.Status.RETURNED
+    )
+
+
+def anonymous_label(number: int) -> str:
+    return _("Student %(number)s") % {"number": number}
+
+
+def comment_bank_add(*, teacher, text: str):
+    """Keep a comment for reuse; adding the same text twice keeps one entry."""
+    text = text.strip()
+    if not text:
+        return None
+    entry, _created = CommentBankEntry.objects.get_or_create(teacher=teacher, text=text)
+    return entry
+
+
+# --- Reading: the progress grid ---------------------------------------------------
+
+
+class CellState:
+    """What one student has done on one question. Precisely:
+
+    - not started: no answer text yet (or no submission at all);
+    - draft: some text, but no evidence cited yet on a question that expects it;
+    - answered: text, with evidence where the question expects it; not handed in yet;
+    - submitted: handed in, not marked yet (an empty answer shows "no answer");
+    - marked: handed in and marked (a draft mark until released to the student).
+    """
+
+    NOT_STARTED = "not-started"
+    DRAFT = "draft"
+    ANSWERED = "answered"
+    SUBMITTED = "submitted"
+    MARKED = "marked"
+
+    @staticmethod
+    def labels():
+        return {
+            CellState.NOT_STARTED: _("Not started"),
+            CellState.DRAFT: _("Draft"),
+            CellState.ANSWERED: _("Answered"),
+            CellState.SUBMITTED: _("Submitted"),
+            CellState.MARKED: _("Marked"),
+        }
+
+
+@dataclass
+class GridCell:
+    question: object
+    state: str
+    label: str
+    response: Response | None = None
+    hints_used: int = 0
+    mark: Mark | None = None
+    answered: bool = False
+
+
+@dataclass
+class GridRow:
+    student: object
+    submission: Submission | None
+    name: str
+    hidden: bool
+    number: int | None
+    cells: list[GridCell]
+    marked_count: int = 0
+    answered_count: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.submission is None:
+            return "not-started"
+        return self.submission.status.replace("_", "-")
+
+    @property
+    def ready_to_release(self) -> bool:
+        return (
+            self.submission is not None
+            and self.submission.status == Submission.Status.SUBMITTED
+            and self.marked_count >= self.answered_count
+        )
+
+
+def _cell_for(question, submission, response, labels) -> GridCell:
+    if response is None:
+        return GridCell(question, CellState.NOT_STARTED, labels[CellState.NOT_STARTED])
+    mark = getattr(response, "mark", None)
+    answered = response.is_answered
+    handed_in = submission.status in MARKABLE_STATUSES
+    if handed_in and mark is not None:
+        state = CellState.MARKED
+    elif handed_in:
+        state = CellState.SUBMITTED
+    elif not answered:
+        state = CellState.NOT_STARTED
+    elif question.expects_evidence and not response.evidence_count:
+        state = CellState.DRAFT
+    else:
+        state = CellState.ANSWERED
+    return GridCell(
+        question,
+        state,
+        labels[state],
+        response=response,
+        hints_used=response.hints_used,
+        mark=mark,
+        answered=answered,
+    )
+
+
+def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
+    """One row per enrolled student, one cell per question, in a constant number of
+    queries (students, submissions, responses with marks and evidence counts)."""
+    students = User.objects.filter(enrollments__classroom_id=assignment.classroom_id).order_by(
+        "last_name", "first_name", "username"
+    )
+    submissions = {s.student_id: s for s in Submission.objects.filter(assignment=assignment).order_by()}
+    responses = {
+        (r.submission_id, r.question_id): r
+        for r in Response.objects.filter(submission__assignment=assignment)
+        .select_related("mark")
+        .annotate(evidence_count=Count("evidence"))
+        .order_by()
+    }
+    numbers = {pk: n for n, pk in enumerate(sorted(s.pk for s in submissions.values()), start=1)}
+    labels = CellState.labels()
+    rows = []
+    for student in students:
+        submission = submissions.get(student.pk)
+        hidden = hides_name(assignment, submission)
+        number = numbers.get(submission.pk) if submission else None
+        cells = [
+            _cell_for(
+                question,
+                submission,
+                responses.get((submission.pk, question.pk)) if submission else None,
+                labels,
+            )
+            for question in questions
+        ]
+        rows.append(
+            GridRow(
+                student=student,
+                submission=submission,
+                name=anonymous_label(number) if hidden else student.display_name,
+                hidden=hidden,
+                number=number,
+                cells=cells,
+                # As marks_release counts them: any non-empty answer needs a mark.
+                marked_count=sum(1 for c in cells if c.mark is not None and c.response and c.response.text),
+                answered_count=sum(1 for c in cells if c.response and c.response.text),
+            )
+        )
+    # Blind marking: hidden rows in number order, so the order gives no names away.
+    rows.sort(key=lambda row: (0, row.number) if row.hidden else (1, 0))
+    return rows
+
+
+# --- Reading: export and class insight --------------------------------------------
+
+# Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """Neutralise a text cell that a spreadsheet would read as a formula by prefixing a
+    single quote; numbers and empty cells pass through unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def export_table(assignment: Assignment, questions) -> tuple[list[str], list[list]]:
+    """Header and one row per enrolled student: each question's mark, total, status and
+    times. With anonymous marking, a student whose marks are not yet released appears
+    under their "Student N" label, without username, exactly as on the marking pages."""
+
+    def when(moment):
+        return date_format(localtime(moment), "Y-m-d H:i") if moment else ""
+
+    header = [_("Student"), _("Username")]
+    header += [
+        _("Q%(number)s %(stage)s (/%(max)s)")
+        % {"number": q.number, "stage": q.get_stage_display(), "max": q.max_marks}
+        for q in questions
+    ]
+    header += [_("Total"), _("Out of"), _("Status"), _("Submitted at"), _("Late"), _("Returned at")]
+    statuses = {
+        "not-started": _("Not started"),
+        **{s.value.replace("_", "-"): s.label for s in Submission.Status},
+    }
+    out_of = sum(q.max_marks for q in questions)
+    rows = []
+    for row in progress_grid(assignment, questions):
+        marks = [cell.mark.marks if cell.mark is not None else "" for cell in row.cells]
+        submission = row.submission
+        rows.append(
+            [
+                row.name,
+                "" if row.hidden else row.student.username,
+                *marks,
+                sum(m for m in marks if m != ""),
+                out_of,
+                str(statuses[row.status]),
+                when(submission.submitted_at) if submission else "",
+                (_("yes") if submission.is_late else _("no")) if submission else "",
+                when(submission.returned_at) if submission else "",
+            ]
+        )
+    return [str(h) for h in header], [[csv_safe(cell) for cell in row] for row in rows]
+
+
+@dataclass
+class Bar:
+    label: str
+    count: int
+    y: int = 0
+    width: int = 0
+    text_x: int = 0
+
+
+@dataclass
+class QuestionInsight:
+    question: object
+    bars: list[Bar]
+    handed_in: int
+    marked: int
+    average: float | None
+    chart_height: int = 0
+
+    @property
+    def description(self) -> str:
+        parts = [_("%(label)s: %(count)s") % {"label": bar.label, "count": bar.count} for bar in self.bars]
+        return "; ".join(parts)
+
+
+CHART_BAR_HEIGHT = 28
+CHART_GAP = 10
+CHART_LABEL_WIDTH = 150
+CHART_BAR_SPACE = 300
+
+
+def level_distributions(assignment: Assignment, questions) -> list[QuestionInsight]:
+    """Per question: how many handed-in answers were marked at each level (or, without a
+    scheme, at each mark), with bar geometry for a server-drawn SVG chart. Two queries."""
+    marks = (
+        Mark.objects.filter(
+            response__submission__assignment=assignment, response__submission__status__in=MARKABLE_STATUSES
+        )
+        .values("response__question_id", "level", "marks")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {}
+    for row in marks:
+        counts.setdefault(row["response__question_id"], []).append(row)
+    handed_in = {
+        row["question_id"]: row["n"]
+        for row in Response.objects.filter(
+            submission__assignment=assignment, submission__status__in=MARKABLE_STATUSES
+        )
+        .values("question_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    insights = []
+    for question in questions:
+        rows = counts.get(question.pk, [])
+        levels = list(question.mark_scheme.levels.all()) if question.mark_scheme_id else []
+        if levels:
+            bars = [Bar(_("No level (0)"), sum(r["n"] for r in rows if r["level"] is None))]
+            bars += [
+                Bar(
+                    _("Level %(number)s (%(min)s–%(max)s)")
+                    % {"number": lv.number, "min": lv.min_marks, "max": lv.max_marks},
+                    sum(r["n"] for r in rows if r["level"] == lv.number),
+                )
+                for lv in levels
+            ]
+        else:
+            bars = [
+                Bar(_("%(marks)s marks") % {"marks": m}, sum(r["n"] for r in rows if r["marks"] == m))
+                for m in range(question.max_marks + 1)
+            ]
+        marked = sum(r["n"] for r in rows)
+        total_marks = sum(r["n"] * r["marks"] for r in rows)
+        top = max((bar.count for bar in bars), default=0) or 1
+        for index, bar in enumerate(bars):
+            bar.y = index * (CHART_BAR_HEIGHT + CHART_GAP)
+            bar.width = round(bar.count / top * CHART_BAR_SPACE)
+            bar.text_x = CHART_LABEL_WIDTH + bar.width + 6
+        insights.append(
+            QuestionInsight(
+                question=question,
+                bars=bars,
+                handed_in=handed_in.get(question.pk, 0),
+                marked=marked,
+                average=round(total_marks / marked, 1) if marked else None,
+                chart_height=len(bars) * (CHART_BAR_HEIGHT + CHART_GAP),
+            )
+        )
+    return insights
+
+
+def evidence_heat(assignment: Assignment, question=None) -> dict[int, int]:
+    """Passage id → how many students cited it (in any answer, or in one question's)."""
+    evidence = Evidence.objects.filter(response__submission__assignment=assignment)
+    if question is not None:
+        evidence = evidence.filter(response__question=question)
+    return dict(
+        evidence.values("passage_id")
+        .annotate(n=Count("response__submission", distinct=True))
+        .order_by()
+        .values_list("passage_id", "n")
+    )
+
+
+def heat_level(count: int, students: int) -> int:
+    """0 for no citations, then 1..5 by the share of students who cited the passage."""
+    if count <= 0 or students <= 0:
+        return 0
+    return max(1, min(5, -(-count * 5 // students)))

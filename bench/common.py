@@ -1,0 +1,348 @@
+"""Shared pieces of the benchmark and scale-out scripts: a tiny cookie-keeping HTTP client,
+process control with hard timeouts, and facts about the machine.
+
+Standard library only, so ``bench/scaleout.py`` runs before the ``bench`` extra is installed.
+Every request goes to a loopback address (127.0.0.0/8); anything else is refused.
+"""
+
+import contextlib
+import http.client
+import ipaddress
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+OUT = Path(os.environ.get("BENCH_WORK_DIR", "/tmp/provenance-bench"))
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+BENCH_PASSWORD = "bench-pass-1917"  # seed_bench's shared password (bench data only)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def require_loopback(host: str) -> None:
+    if not ipaddress.ip_address(host).is_loopback:
+        raise SystemExit(f"Refusing to send traffic to {host}: the benchmark only talks to 127.0.0.0/8.")
+
+
+# --- HTTP -----------------------------------------------------------------------------------
+
+
+class Reply:
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name: str, default: str = "") -> str:
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return default
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class Client:
+    """A browser-like client for one user: keeps cookies (including ``Secure``/``__Host-`` ones,
+    which a real browser would only send over HTTPS: the benchmark talks plain HTTP to loopback,
+    as a TLS-terminating proxy would), sends the CSRF token on POSTs, does not follow redirects."""
+
+    def __init__(self, host: str, port: int, *, timeout: float = 15.0):
+        require_loopback(host)
+        self.host, self.port, self.timeout = host, port, timeout
+        self.cookies: dict[str, str] = {}
+
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def cookie_named(self, suffix: str) -> str:
+        """The cookie whose name ends with ``suffix`` (``sessionid`` matches ``__Host-sessionid``)."""
+        for name, value in self.cookies.items():
+            if name.endswith(suffix):
+                return value
+        return ""
+
+    @property
+    def csrf_token(self) -> str:
+        return self.cookie_named("csrftoken")
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    def request(
+        self, method: str, path: str, *, data: dict | None = None, headers: dict | None = None
+    ) -> Reply:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        send = {"Host": f"{self.host}:{self.port}", "User-Agent": "provenance-bench"}
+        if self.cookies:
+            send["Cookie"] = self.cookie_header()
+        body = None
+        if method == "POST":
+            body = urllib.parse.urlencode(data or {})
+            send["Content-Type"] = "application/x-www-form-urlencoded"
+            if self.csrf_token:
+                send["X-CSRFToken"] = self.csrf_token
+        send.update(headers or {})
+        try:
+            conn.request(method, path, body=body, headers=send)
+            raw = conn.getresponse()
+            reply = Reply(raw.status, raw.getheaders(), raw.read())
+        finally:
+            conn.close()
+        for key, value in reply.headers:
+            if key.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                cookie_value = rest.split(";", 1)[0]
+                if cookie_value in ("", '""') or "max-age=0" in value.lower():
+                    self.cookies.pop(name.strip(), None)
+                else:
+                    self.cookies[name.strip()] = cookie_value
+        return reply
+
+    def get(self, path: str, **kwargs) -> Reply:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, **kwargs) -> Reply:
+        return self.request("POST", path, data=data, **kwargs)
+
+    def login(self, username: str, password: str) -> Reply:
+        """Log in through the real form: GET it (CSRF cookie + token), POST the credentials."""
+        page = self.get("/accounts/login/")
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        if page.status != 200 or not match:
+            raise RuntimeError(f"log-in page answered {page.status} without a CSRF token")
+        return self.post(
+            "/accounts/login/",
+            {"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)},
+        )
+
+    def login_or_die(self, username: str, password: str = BENCH_PASSWORD) -> "Client":
+        reply = self.login(username, password)
+        if reply.status != 302 or not self.cookie_named("sessionid"):
+            raise RuntimeError(f"log-in as {username} failed: {reply.status} {reply.text[:200]!r}")
+        return self
+
+
+def wait_http(host: str, port: int, path: str = "/healthz", timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            reply = Client(host, port, timeout=2).get(path)
+            if reply.status == 200:
+                return
+            last = f"status {reply.status}"
+        except OSError as error:
+            last = str(error)
+        time.sleep(0.2)
+    raise RuntimeError(f"http://{host}:{port}{path} did not come up in {timeout:.0f} s ({last})")
+
+
+# --- Processes ------------------------------------------------------------------------------
+
+_started: list[subprocess.Popen] = []
+
+
+def run(cmd: list[str], *, timeout: float, env: dict | None = None, quiet: bool = False, check: bool = True):
+    """Run a command to completion with a hard timeout (the whole process group is killed)."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc, signal.SIGKILL)
+        proc.communicate()
+        raise RuntimeError(f"timed out after {timeout:.0f} s: {' '.join(cmd)}") from None
+    if not quiet and output.strip():
+        print(output.rstrip(), flush=True)
+    if check and proc.returncode != 0:
+        if quiet:
+            print(output[-4000:], flush=True)
+        raise RuntimeError(f"exit {proc.returncode}: {' '.join(cmd)}")
+    return output
+
+
+def start(cmd: list[str], *, env: dict, log_path: Path) -> subprocess.Popen:
+    """Start a long-running process in its own process group; ``stop_all`` ends it."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    proc.log_handle = handle
+    _started.append(proc)
+    return proc
+
+
+def _kill_group(proc: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def stop(proc: subprocess.Popen, *, grace: float = 5.0) -> None:
+    if proc.poll() is None:
+        _kill_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc, signal.SIGKILL)
+            proc.wait(timeout=5)
+    else:
+        _kill_group(proc, signal.SIGKILL)  # stray children of a dead leader
+    handle = getattr(proc, "log_handle", None)
+    if handle:
+        handle.close()
+    if proc in _started:
+        _started.remove(proc)
+
+
+def stop_all() -> None:
+    for proc in list(reversed(_started)):
+        stop(proc)
+
+
+def install_signal_handlers() -> None:
+    """Ctrl-C or a kill still stops every process this run started."""
+
+    def handler(signum, frame):
+        stop_all()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def gunicorn_cmd(bind: str, *, workers: int, instance: str = "") -> list[str]:
+    return [
+        str(VENV_BIN / "gunicorn"),
+        "config.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "5",
+        "--name",
+        f"provenance-{instance or bind}",
+    ]
+
+
+def production_env(database_url: str, *, secret: str | None = None, **extra) -> dict:
+    """The production profile: DEBUG off, a generated secret, loopback hosts, no SSL redirect
+    (TLS would end at the proxy), connection reuse; whatever ``extra`` overrides."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secret or secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,127.0.0.2,127.0.0.3,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_CONN_MAX_AGE="60",
+        DJANGO_LOG_LEVEL="WARNING",
+        DATABASE_URL=database_url,
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("REDIS_URL", None)
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+def ensure_database(name: str) -> str:
+    """Create the database if it is missing; return its URL."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urllib.parse.urlsplit(PG_ADMIN_URL)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_version() -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, connect_timeout=10) as conn:
+        return conn.execute("SELECT version()").fetchone()[0]
+
+
+# --- Machine --------------------------------------------------------------------------------
+
+
+def machine_info() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    info = {
+        "cpu_model": cpu or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgres": "",
+        "wrk": "",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    try:
+        info["postgres"] = postgres_version()
+    except Exception as error:  # noqa: BLE001 - facts only; never fail the run for them
+        info["postgres"] = f"unknown ({error})"
+    if shutil.which("wrk"):
+        info["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0][
+            :60
+        ]
+    return info

@@ -1,0 +1,75 @@
+"""Pupils working in the workspace (G7/G8), for ``bench/run.py``.
+
+Each simulated pupil owns one draft answer (its own session, from ``BENCH_PUPILS``, minted by
+``bench/prepare.py pupils``). It autosaves that answer every ``BENCH_SAVE_EVERY`` seconds, sending
+the version it was last given, exactly as the workspace's script does, and opens the workspace
+page once every ``BENCH_VIEW_EVERY`` saves. Start times are spread over one save interval so
+the load is steady rather than a thundering herd.
+
+A save is a failure unless it answers 200 with a JSON version (a 409 conflict would mean the
+client and server disagreed on the version: the pupil takes the server's version and carries on).
+A page view is a failure unless it answers 200 (a redirect to the log-in page is a failure).
+"""
+
+import itertools
+import json
+import os
+import random
+import urllib.parse
+
+import gevent
+from locust import FastHttpUser, constant_pacing, task
+
+PUPILS = json.loads(open(os.environ["BENCH_PUPILS"]).read())  # noqa: SIM115
+SAVE_EVERY = float(os.environ.get("BENCH_SAVE_EVERY", "10"))
+VIEW_EVERY = int(os.environ.get("BENCH_VIEW_EVERY", "6"))
+_next_pupil = itertools.count()
+
+
+class Pupil(FastHttpUser):
+    wait_time = constant_pacing(SAVE_EVERY)
+
+    def on_start(self):
+        self.me = PUPILS[next(_next_pupil) % len(PUPILS)]
+        self.version = self.me["version"]
+        self.turn = random.randrange(VIEW_EVERY)
+        self.headers = {
+            "Cookie": self.me["cookie"],
+            "X-CSRFToken": self.me["csrf"],
+            "HX-Request": "true",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        self.page_headers = {"Cookie": self.me["cookie"]}
+        gevent.sleep(random.uniform(0, SAVE_EVERY))
+
+    @task
+    def work(self):
+        if self.turn % VIEW_EVERY == 0:
+            self.view()
+        self.turn += 1
+        self.save()
+
+    def view(self):
+        with self.client.get(
+            self.me["page"],
+            headers=self.page_headers,
+            name="workspace",
+            allow_redirects=False,
+            catch_response=True,
+        ) as reply:
+            if reply.status_code != 200:
+                reply.failure(f"workspace answered {reply.status_code}")
+
+    def save(self):
+        body = urllib.parse.urlencode({"text": self.me["text"], "version": self.version})
+        with self.client.post(
+            self.me["save"], data=body, headers=self.headers, name="autosave", catch_response=True
+        ) as reply:
+            try:
+                payload = json.loads(reply.content or b"{}")
+            except ValueError:
+                payload = {}
+            if "version" in payload:
+                self.version = payload["version"]
+            if reply.status_code != 200:
+                reply.failure(f"autosave answered {reply.status_code} {payload.get('error', '')}")

@@ -1,0 +1,361 @@
+"""The rules of the student's work (analysis.services.work), without HTTP."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from analysis.models import Evidence, Extension, Question, Response, Stage, Submission
+from analysis.services import work
+from tests import factories
+
+
+@pytest.fixture
+def submission(assignment, student):
+    return work.submission_start(assignment=assignment, student=student)
+
+
+def answers(submission):
+    return list(Response.objects.filter(submission=submission).order_by("question__position"))
+
+
+# --- starting --------------------------------------------------------------------------------
+
+
+def test_start_creates_one_submission_with_a_response_per_question(assignment, student):
+    first = work.submission_start(assignment=assignment, student=student)
+    again = work.submission_start(assignment=assignment, student=student)
+    assert first.pk == again.pk
+    assert Submission.objects.filter(assignment=assignment, student=student).count() == 1
+    assert [r.question.stage for r in answers(first)] == [Stage.ORIGIN, Stage.PURPOSE, Stage.RELIABILITY]
+    assert all(r.text == "" and r.version == 0 for r in answers(first))
+
+
+def test_start_adds_a_response_for_a_question_added_later(assignment, student, submission):
+    Question.objects.create(
+        exercise=assignment.exercise, position=5, stage=Stage.RELIABILITY, prompt="New?", max_marks=4
+    )
+    work.submission_start(assignment=assignment, student=student)
+    assert len(answers(submission)) == 4
+
+
+def test_start_before_the_assignment_opens_is_refused(school_class, student):
+    later = factories.make_assignment(
+        classroom=school_class,
+        opens_at=timezone.now() + timedelta(days=1),
+        due_at=timezone.now() + timedelta(days=8),
+    )
+    with pytest.raises(work.WorkClosed) as closed:
+        work.submission_start(assignment=later, student=student)
+    assert closed.value.reason == "not_open"
+    assert not Submission.objects.exists()
+
+
+# --- saving ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["  leading and trailing spaces  \n\n", "line one\r\nline two", "Ünïcödé — “quotes” 𝔘 😀", "", "\t"],
+)
+def test_save_stores_the_text_exactly_and_bumps_the_version(submission, student, text):
+    response = answers(submission)[0]
+    saved = work.response_save(response_id=response.pk, student=student, text=text, base_version=0)
+    response.refresh_from_db()
+    assert response.text == text
+    assert saved.version == response.version == 1
+    assert saved.answered == bool(text.strip())
+
+
+def test_a_stale_save_is_refused_with_the_stored_text(submission, student):
+    response = answers(submission)[0]
+    work.response_save(response_id=response.pk, student=student, text="from tab A", base_version=0)
+    with pytest.raises(work.VersionConflict) as conflict:
+        work.response_save(response_id=response.pk, student=student, text="from tab B", base_version=0)
+    assert (conflict.value.text, conflict.value.version) == ("from tab A", 1)
+    response.refresh_from_db()
+    assert (response.text, response.version) == ("from tab A", 1)
+
+
+def test_an_answer_at_the_limit_saves_and_one_over_is_refused(submission, student, settings):
+    settings.ANSWER_MAX_CHARS = 50
+    response = answers(submission)[0]
+    work.response_save(response_id=response.pk, student=student, text="x" * 50, base_version=0)
+    with pytest.raises(work.AnswerRejected) as rejected:
+        work.response_save(response_id=response.pk, student=student, text="y" * 51, base_version=1)
+    assert "51" in rejected.value.message and "50" in rejected.value.message
+    response.refresh_from_db()
+    assert (response.text, response.version) == ("x" * 50, 1)
+
+
+def test_a_null_character_is_refused_rather_than_altered(submission, student):
+    response = answers(submission)[0]
+    with pytest.raises(work.AnswerRejected):
+        work.response_save(response_id=response.pk, student=student, text="a\x00b", base_version=0)
+
+
+def test_saving_another_students_answer_is_not_found(submission, classmate, school_class):
+    response = answers(submission)[0]
+    with pytest.raises(Response.DoesNotExist):
+        work.response_save(response_id=response.pk, student=classmate, text="mine now", base_version=0)
+    response.refresh_from_db()
+    assert response.text == ""
+
+
+def test_saving_after_leaving_the_class_is_not_found(submission, student, school_class):
+    school_class.enrollments.filter(student=student).delete()
+    with pytest.raises(Response.DoesNotExist):
+        work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
+
+
+def test_saving_after_submitting_is_refused(submission, student):
+    work.submission_submit(submission=submission)
+    with pytest.raises(work.WorkClosed) as closed:
+        work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
+    assert closed.value.reason == "submitted"
+
+
+def test_strict_due_date_refuses_saving_and_submitting_once_passed(school_class, student):
+    assignment = factories.make_assignment(
+        classroom=school_class,
+        opens_at=timezone.now() - timedelta(days=3),
+        due_at=timezone.now() - timedelta(hours=1),
+        late_allowed=False,
+    )
+    submission = work.submission_start(assignment=assignment, student=student)
+    with pytest.raises(work.WorkClosed) as closed:
+        work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
+    assert closed.value.reason == "late"
+    with pytest.raises(work.WorkClosed):
+        work.submission_submit(submission=submission)
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.IN_PROGRESS
+
+
+def test_an_extension_keeps_a_strict_assignment_open_for_that_student(school_class, student):
+    assignment = factories.make_assignment(
+        classroom=school_class,
+        opens_at=timezone.now() - timedelta(days=3),
+        due_at=timezone.now() - timedelta(hours=1),
+        late_allowed=False,
+    )
+    Extension.objects.create(assignment=assignment, student=student, due_at=timezone.now() + timedelta(days=1))
+    submission = work.submission_start(assignment=assignment, student=student)
+    work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
+    submitted = work.submission_submit(submission=submission)
+    assert submitted.status == Submission.Status.SUBMITTED
+    assert not submitted.is_late
+
+
+def test_late_work_when_allowed_is_accepted_and_marked_late(school_class, student):
+    assignment = factories.make_assignment(
+        classroom=school_class,
+        opens_at=timezone.now() - timedelta(days=3),
+        due_at=timezone.now() - timedelta(hours=1),
+        late_allowed=True,
+    )
+    submission = work.submission_start(assignment=assignment, student=student)
+    work.response_save(response_id=answers(submission)[0].pk, student=student, text="late", base_version=0)
+    assert work.submission_submit(submission=submission).is_late
+
+
+# --- hints -----------------------------------------------------------------------------------
+
+
+def test_each_hint_is_recorded_and_the_count_stops_at_the_number_of_hints(submission, student):
+    response = answers(submission)[0]
+    counts = [
+        work.response_hint_reveal(response_id=response.pk, student=student).hints_used for _ in range(3)
+    ]
+    assert counts == [1, 2, 2]
+    response.refresh_from_db()
+    assert response.hints_used == 2
+
+
+def test_hints_turned_off_are_unavailable(school_class, student):
+    assignment = factories.make_assignment(classroom=school_class, hints_enabled=False)
+    submission = work.submission_start(assignment=assignment, student=student)
+    with pytest.raises(work.HintsUnavailable):
+        work.response_hint_reveal(response_id=answers(submission)[0].pk, student=student)
+    assert answers(submission)[0].hints_used == 0
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def passage(assignment):
+    return assignment.exercise.sources.first().passages.first()  # "First passage text."
+
+
+def test_evidence_quote_comes_from_the_stored_passage(submission, student, passage):
+    response = answers(submission)[1]
+    evidence, created = work.evidence_add(
+        response_id=response.pk, student=student, passage_id=passage.pk, start=6, end=13
+    )
+    assert created
+    assert (evidence.start, evidence.end, evidence.quote) == (6, 13, "passage")
+
+
+def test_evidence_span_is_trimmed_of_surrounding_whitespace(submission, student, passage):
+    evidence, _ = work.evidence_add(
+        response_id=answers(submission)[1].pk, student=student, passage_id=passage.pk, start=5, end=14
+    )
+    assert evidence.quote == "passage"
+
+
+@pytest.mark.parametrize(("start", "end"), [(5, 6), (3, 3), (8, 2), (0, 999)])
+def test_blank_empty_reversed_or_overlong_spans_are_refused(submission, student, passage, start, end):
+    with pytest.raises(work.EvidenceRejected):
+        work.evidence_add(
+            response_id=answers(submission)[1].pk, student=student, passage_id=passage.pk, start=start, end=end
+        )
+    assert not Evidence.objects.exists()
+
+
+def test_a_passage_from_another_exercise_is_refused(submission, student):
+    stranger = factories.make_source().passages.first()
+    with pytest.raises(work.EvidenceRejected):
+        work.evidence_add(
+            response_id=answers(submission)[1].pk, student=student, passage_id=stranger.pk, start=0, end=5
+        )
+
+
+def test_citing_the_same_span_twice_keeps_one(submission, student, passage):
+    response = answers(submission)[1]
+    first, created_first = work.evidence_add(
+        response_id=response.pk, student=student, passage_id=passage.pk, start=0, end=5
+    )
+    second, created_second = work.evidence_add(
+        response_id=response.pk, student=student, passage_id=passage.pk, start=0, end=5
+    )
+    assert (created_first, created_second) == (True, False)
+    assert first.pk == second.pk
+    assert Evidence.objects.filter(response=response).count() == 1
+
+
+def test_evidence_cannot_be_added_to_someone_elses_answer(submission, classmate, passage):
+    with pytest.raises(Response.DoesNotExist):
+        work.evidence_add(
+            response_id=answers(submission)[1].pk, student=classmate, passage_id=passage.pk, start=0, end=5
+        )
+
+
+def test_evidence_is_removed_only_from_its_own_answer(submission, student, passage):
+    first, second = answers(submission)[1:3]
+    evidence, _ = work.evidence_add(response_id=first.pk, student=student, passage_id=passage.pk, start=0, end=5)
+    with pytest.raises(Evidence.DoesNotExist):
+        work.evidence_remove(evidence_id=evidence.pk, response_id=second.pk, student=student)
+    removed = work.evidence_remove(evidence_id=evidence.pk, response_id=first.pk, student=student)
+    assert removed.quote == "First"
+    assert not Evidence.objects.exists()
+
+
+def test_evidence_is_frozen_after_submitting(submission, student, passage):
+    response = answers(submission)[1]
+    evidence, _ = work.evidence_add(response_id=response.pk, student=student, passage_id=passage.pk, start=0, end=5)
+    work.submission_submit(submission=submission)
+    with pytest.raises(work.WorkClosed):
+        work.evidence_add(response_id=response.pk, student=student, passage_id=passage.pk, start=6, end=13)
+    with pytest.raises(work.WorkClosed):
+        work.evidence_remove(evidence_id=evidence.pk, response_id=response.pk, student=student)
+    assert Evidence.objects.count() == 1
+
+
+# --- submitting ------------------------------------------------------------------------------
+
+
+def test_submit_records_time_and_a_receipt_of_the_answers(submission, student):
+    response = answers(submission)[0]
+    work.response_save(response_id=response.pk, student=student, text="Trotsky, 1917.", base_version=0)
+    submitted = work.submission_submit(submission=submission)
+    assert submitted.status == Submission.Status.SUBMITTED
+    assert submitted.submitted_at is not None
+    assert submitted.receipt_hash == submitted.compute_receipt_hash(answers(submission))
+    assert len(submitted.receipt_hash) == 64
+
+
+def test_submitting_twice_submits_once(submission):
+    first = work.submission_submit(submission=submission)
+    second = work.submission_submit(submission=submission, now=timezone.now() + timedelta(minutes=5))
+    assert (second.submitted_at, second.receipt_hash) == (first.submitted_at, first.receipt_hash)
+
+
+def test_submitting_unanswered_work_is_allowed(submission):
+    assert work.submission_submit(submission=submission).status == Submission.Status.SUBMITTED
+
+
+def test_a_returned_submission_stays_returned_when_submitted_again(submission):
+    work.submission_submit(submission=submission)
+    Submission.objects.filter(pk=submission.pk).update(status=Submission.Status.RETURNED)
+    assert work.submission_submit(submission=submission).status == Submission.Status.RETURNED
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def test_sentences_split_at_full_stops_but_not_after_a_list_number():
+    text = "1. Acceptance of the program. Second one! Third?\nA new line… and more"
+    sentences = work.passage_sentences(text)
+    assert [s.text for s in sentences] == [
+        "1. Acceptance of the program.",
+        "Second one!",
+        "Third?",
+        "A new line…",
+        "and more",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
+def test_self_check_gives_advice_from_the_answers(assignment, student):
+    source = assignment.exercise.sources.first()
+    source.author = "Leon Trotsky"
+    source.save()
+    ws = work.workspace_load(assignment=work.assignments_visible_to(student).get(), student=student)
+    messages = [check.message for check in ws.self_check if not check.ok]
+    assert "Not answered yet: question 1, 2, 3." in messages
+    assert "No quotation attached to question 2, 3." in messages
+    assert any("does not yet say who produced the source or when" in m for m in messages)
+
+    origin = ws.items[0].response
+    work.response_save(response_id=origin.pk, student=student, text="Trotsky spoke in November", base_version=0)
+    ws = work.workspace_load(assignment=work.assignments_visible_to(student).get(), student=student)
+    assert ws.self_check[-1].ok
+    assert ws.self_check[-1].message == "Question 1 says who produced the source and when."
+
+
+def test_origin_check_asks_for_when_if_only_who_is_given(assignment, student):
+    source = assignment.exercise.sources.first()
+    items = [work.QuestionItem(question=assignment.exercise.questions.first(), response=Response(text="By Author"), chips=[])]
+    source.author = "An Author"
+    checks = work.submission_self_check(items=items, sources=[source])
+    assert checks[-1].message == "Question 1 names who produced the source but not when (a year or a month)."
+
+
+def test_assignment_rows_show_status_due_date_and_progress_in_one_query(
+    school_class, student, other_class, django_assert_num_queries
+):
+    now = timezone.now()
+    later = factories.make_assignment(classroom=school_class, due_at=now + timedelta(days=9))
+    sooner = factories.make_assignment(classroom=school_class, due_at=now + timedelta(days=2))
+    extended = factories.make_assignment(classroom=school_class, due_at=now + timedelta(days=1))
+    Extension.objects.create(assignment=extended, student=student, due_at=now + timedelta(days=5))
+    overdue = factories.make_assignment(
+        classroom=school_class, opens_at=now - timedelta(days=5), due_at=now - timedelta(days=1)
+    )
+    undated = factories.make_assignment(classroom=school_class, due_at=None)
+    factories.make_assignment(classroom=other_class)
+    factories.make_submission(assignment=sooner, student=student, answers={0: "An answer", 1: "  "})
+    factories.make_submission(assignment=later, student=student, status=Submission.Status.SUBMITTED)
+
+    with django_assert_num_queries(1):
+        rows = work.assignment_rows_for_student(student=student, now=now)
+
+    assert [row.assignment for row in rows] == [overdue, sooner, extended, later, undated]
+    by_assignment = {row.assignment: row for row in rows}
+    assert by_assignment[sooner].status == "in_progress"
+    assert (by_assignment[sooner].answered, by_assignment[sooner].total) == (1, 3)
+    assert by_assignment[later].status == "submitted"
+    assert by_assignment[extended].due_at == now + timedelta(days=5)
+    assert by_assignment[overdue].is_overdue and by_assignment[overdue].status == "not_started"
+    assert not by_assignment[later].is_overdue
