@@ -9,7 +9,9 @@ class AnswerSaveForm(forms.Form):
     # strip=False: an answer is stored exactly as typed, spaces and blank lines included.
     # No max_length here: the service gives the over-long answer its own clear message (422).
     text = forms.CharField(required=False, strip=False)
-    version = forms.IntegerField(min_value=0, error_messages={"required": _("The answer's version is missing.")})
+    version = forms.IntegerField(
+        min_value=0, error_messages={"required": _("The answer's version is missing.")}
+    )
 
 
 class EvidenceForm(forms.Form):

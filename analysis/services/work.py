@@ -373,7 +373,8 @@ def evidence_add(
     trimmed off, and a span of only whitespace is refused. The passage must belong to one of
     the exercise's sources. Citing the same span twice returns the existing evidence with
     ``created=False``. The evidence comes back with its response (and the response's locked
-    submission and assignment) and passage attached. Raises ``EvidenceRejected``, ``WorkClosed`` or ``Response.DoesNotExist``.
+    submission and assignment) and passage attached. Raises ``EvidenceRejected``, ``WorkClosed``
+    or ``Response.DoesNotExist``.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -418,8 +419,8 @@ def evidence_add(
 
 def evidence_remove(*, evidence_id: int, response_id: int, student, assignment_id=None, now=None) -> Evidence:
     """Delete one piece of evidence from the student's answer; return it (deleted, with its
-    response, submission and passage attached) so the caller can say what was removed. Raises ``Evidence.DoesNotExist``
-    when it is not on this answer, ``WorkClosed`` once submitted."""
+    response, submission and passage attached) so the caller can say what was removed. Raises
+    ``Evidence.DoesNotExist`` when it is not on this answer, ``WorkClosed`` once submitted."""
     now = now or timezone.now()
     with transaction.atomic():
         submission = _locked_submission(
@@ -588,7 +589,10 @@ class Workspace:
 
     @property
     def current_stage(self) -> str:
-        """Where the student is: the first stage with an unanswered question (else the review)."""
+        """Where the student is: the first stage with an unanswered question (else the review,
+        which is also where handed-in work opens)."""
+        if not self.submission.is_editable:
+            return "review"
         for group in self.stages:
             if not group.done:
                 return group.value

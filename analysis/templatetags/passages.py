@@ -117,7 +117,10 @@ def render_passage(passage, highlights=None, glossary=None) -> SafeString:
     matches = _term_matches(text, terms)
     items = []
     offset = 0
-    for number, line in enumerate(text.split("\n"), start=1):
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()  # a text ending in a newline has no extra, empty last line
+    for number, line in enumerate(lines, start=1):
         segments = segment_line(line, offset, spans, matches)
         items.append(
             format_html(

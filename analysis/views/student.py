@@ -87,7 +87,9 @@ def _js_messages() -> dict:
         "unsaved": _("Not saved yet"),
         "retrying": _("Not saved — retrying"),
         "offline": _("Not saved — no connection. Retrying…"),
-        "sessionEnded": _("Not saved — your session has ended. Log in again in another tab; saving resumes by itself."),
+        "sessionEnded": _(
+            "Not saved — your session has ended. Log in again in another tab; saving resumes by itself."
+        ),
         "conflict": _("Not saved — this answer was also changed elsewhere. Choose a version below."),
         "closed": _("Not saved"),
         "restored": _("Restored your unsaved text from this tab; saving it now."),
@@ -248,7 +250,10 @@ def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int)
 def evidence_delete(request: HtmxHttpRequest, assignment_id: int, response_id: int, evidence_id: int):
     try:
         evidence = work.evidence_remove(
-            evidence_id=evidence_id, response_id=response_id, student=request.user, assignment_id=assignment_id
+            evidence_id=evidence_id,
+            response_id=response_id,
+            student=request.user,
+            assignment_id=assignment_id,
         )
     except (Response.DoesNotExist, Evidence.DoesNotExist) as missing:
         raise Http404 from missing

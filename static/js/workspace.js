@@ -376,7 +376,7 @@
 
   root.addEventListener("click", function (event) {
     var link = event.target.closest("[data-stage-link]");
-    if (!link) return;
+    if (!link || !editable) return; // handed-in work shows every stage; the links just scroll
     event.preventDefault();
     showStage(link.getAttribute("data-stage-link"), true);
   });
@@ -755,8 +755,9 @@
   initTabs();
   var firstArticle = root.querySelector(".question[data-response-id]");
   if (firstArticle) setCurrent(firstArticle);
-  root.classList.add("workspace--staged");
-  showStage(initialStage(), false, true);
+  // One stage at a time while working (every stage shows without JavaScript, in print and once
+  // the work is handed in).
+  if (editable) showStage(initialStage(), false, true);
   var hashTarget = window.location.hash && document.getElementById(window.location.hash.slice(1));
   if (hashTarget && hashTarget.classList.contains("question")) hashTarget.scrollIntoView();
 })();

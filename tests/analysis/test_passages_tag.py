@@ -69,3 +69,8 @@ def test_mark_inside_a_glossary_term_keeps_one_button():
 def test_tag_renders_from_a_template():
     out = Template("{% load passages %}{% render_passage p %}").render(Context({"p": _passage("Hello")}))
     assert '<ol class="passage__lines" data-passage="7"' in out
+
+
+def test_a_trailing_newline_adds_no_empty_numbered_line():
+    html = render_passage(_passage("one\ntwo\n"))
+    assert 'data-line="2"' in html and 'data-line="3"' not in html

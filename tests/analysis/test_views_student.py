@@ -188,8 +188,12 @@ def test_workspace_before_opening_says_when_it_opens(student_client, school_clas
     assert not Submission.objects.exists()
 
 
-def test_submitted_work_is_read_only_with_a_receipt(student_client, assignment, submission, responses, student):
-    work.response_save(response_id=responses[0].pk, student=student, text="Four words of answer", base_version=0)
+def test_submitted_work_is_read_only_with_a_receipt(
+    student_client, assignment, submission, responses, student
+):
+    work.response_save(
+        response_id=responses[0].pk, student=student, text="Four words of answer", base_version=0
+    )
     submitted = work.submission_submit(submission=submission)
     html = student_client.get(url("workspace", assignment.pk)).content.decode()
     assert "<textarea" not in html
@@ -241,7 +245,9 @@ WORKSPACE_QUERIES = 10
 
 
 def test_autosave_returns_the_new_version_as_json(student_client, assignment, responses):
-    reply = student_client.post(save_url(assignment, responses[0]), {"text": "  Kept as typed \n", "version": 0}, **HTMX)
+    reply = student_client.post(
+        save_url(assignment, responses[0]), {"text": "  Kept as typed \n", "version": 0}, **HTMX
+    )
     assert reply.status_code == 200
     assert b"<html" not in reply.content
     data = reply.json()
@@ -282,7 +288,9 @@ def test_stale_save_without_javascript_shows_both_texts(student_client, assignme
 
 def test_save_after_submit_is_refused_as_already_submitted(student_client, assignment, submission, responses):
     work.submission_submit(submission=submission)
-    reply = student_client.post(save_url(assignment, responses[0]), {"text": "Too late", "version": 0}, **HTMX)
+    reply = student_client.post(
+        save_url(assignment, responses[0]), {"text": "Too late", "version": 0}, **HTMX
+    )
     assert reply.status_code == 409
     assert reply.json()["error"] == "submitted"
     assert "already been submitted" in reply.json()["message"]
@@ -290,7 +298,9 @@ def test_save_after_submit_is_refused_as_already_submitted(student_client, assig
     assert responses[0].text == ""
 
 
-def test_overlong_answer_is_refused_with_422_and_nothing_stored(student_client, assignment, responses, settings):
+def test_overlong_answer_is_refused_with_422_and_nothing_stored(
+    student_client, assignment, responses, settings
+):
     settings.ANSWER_MAX_CHARS = 100
     reply = student_client.post(save_url(assignment, responses[0]), {"text": "z" * 101, "version": 0}, **HTMX)
     assert reply.status_code == 422
@@ -313,7 +323,9 @@ def test_saving_another_pupils_answer_is_not_found(student_client, assignment, c
     assert response.text == ""
 
 
-def test_answer_under_another_assignment_url_is_not_found(student_client, school_class, assignment, responses):
+def test_answer_under_another_assignment_url_is_not_found(
+    student_client, school_class, assignment, responses
+):
     other = factories.make_assignment(classroom=school_class)
     reply = student_client.post(
         url("response-save", other.pk, responses[0].pk), {"text": "Wrong URL", "version": 0}, **HTMX
@@ -360,7 +372,9 @@ def test_stale_csrf_token_is_refused_and_the_fresh_one_works(student, assignment
 # --- Evidence --------------------------------------------------------------------------------
 
 
-def test_attaching_evidence_returns_chips_and_highlighted_passage(student_client, assignment, responses, passage):
+def test_attaching_evidence_returns_chips_and_highlighted_passage(
+    student_client, assignment, responses, passage
+):
     reply = student_client.post(
         url("evidence-add", assignment.pk, responses[1].pk),
         {"passage": passage.pk, "start": 6, "end": 13},
@@ -386,7 +400,9 @@ def test_attaching_evidence_without_javascript_redirects(student_client, assignm
     assert Evidence.objects.get().quote == "First"
 
 
-@pytest.mark.parametrize("fields", [{"start": 5, "end": 6}, {"start": 3, "end": 500}, {"start": "a", "end": 2}])
+@pytest.mark.parametrize(
+    "fields", [{"start": 5, "end": 6}, {"start": 3, "end": 500}, {"start": "a", "end": 2}]
+)
 def test_bad_selections_are_refused_with_a_message(student_client, assignment, responses, passage, fields):
     reply = student_client.post(
         url("evidence-add", assignment.pk, responses[1].pk), {"passage": passage.pk, **fields}, **HTMX
@@ -412,7 +428,9 @@ def test_removing_evidence_updates_chips_and_passage(student_client, assignment,
     html = reply.content.decode()
     assert "No quotations yet." in html
     assert "<mark>" not in html
-    assert json.loads(reply["HX-Trigger"])["evidence-changed"]["message"] == "Quotation removed from question 2."
+    assert (
+        json.loads(reply["HX-Trigger"])["evidence-changed"]["message"] == "Quotation removed from question 2."
+    )
     assert not Evidence.objects.exists()
 
 
@@ -434,7 +452,9 @@ def test_removing_another_pupils_evidence_is_not_found(student_client, assignmen
 def test_evidence_after_submit_is_refused(student_client, assignment, submission, responses, passage):
     work.submission_submit(submission=submission)
     reply = student_client.post(
-        url("evidence-add", assignment.pk, responses[1].pk), {"passage": passage.pk, "start": 0, "end": 5}, **HTMX
+        url("evidence-add", assignment.pk, responses[1].pk),
+        {"passage": passage.pk, "start": 0, "end": 5},
+        **HTMX,
     )
     assert reply.status_code == 409
     assert not Evidence.objects.exists()

@@ -139,7 +139,9 @@ def test_an_extension_keeps_a_strict_assignment_open_for_that_student(school_cla
         due_at=timezone.now() - timedelta(hours=1),
         late_allowed=False,
     )
-    Extension.objects.create(assignment=assignment, student=student, due_at=timezone.now() + timedelta(days=1))
+    Extension.objects.create(
+        assignment=assignment, student=student, due_at=timezone.now() + timedelta(days=1)
+    )
     submission = work.submission_start(assignment=assignment, student=student)
     work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
     submitted = work.submission_submit(submission=submission)
@@ -208,7 +210,11 @@ def test_evidence_span_is_trimmed_of_surrounding_whitespace(submission, student,
 def test_blank_empty_reversed_or_overlong_spans_are_refused(submission, student, passage, start, end):
     with pytest.raises(work.EvidenceRejected):
         work.evidence_add(
-            response_id=answers(submission)[1].pk, student=student, passage_id=passage.pk, start=start, end=end
+            response_id=answers(submission)[1].pk,
+            student=student,
+            passage_id=passage.pk,
+            start=start,
+            end=end,
         )
     assert not Evidence.objects.exists()
 
@@ -243,7 +249,9 @@ def test_evidence_cannot_be_added_to_someone_elses_answer(submission, classmate,
 
 def test_evidence_is_removed_only_from_its_own_answer(submission, student, passage):
     first, second = answers(submission)[1:3]
-    evidence, _ = work.evidence_add(response_id=first.pk, student=student, passage_id=passage.pk, start=0, end=5)
+    evidence, _ = work.evidence_add(
+        response_id=first.pk, student=student, passage_id=passage.pk, start=0, end=5
+    )
     with pytest.raises(Evidence.DoesNotExist):
         work.evidence_remove(evidence_id=evidence.pk, response_id=second.pk, student=student)
     removed = work.evidence_remove(evidence_id=evidence.pk, response_id=first.pk, student=student)
@@ -253,7 +261,9 @@ def test_evidence_is_removed_only_from_its_own_answer(submission, student, passa
 
 def test_evidence_is_frozen_after_submitting(submission, student, passage):
     response = answers(submission)[1]
-    evidence, _ = work.evidence_add(response_id=response.pk, student=student, passage_id=passage.pk, start=0, end=5)
+    evidence, _ = work.evidence_add(
+        response_id=response.pk, student=student, passage_id=passage.pk, start=0, end=5
+    )
     work.submission_submit(submission=submission)
     with pytest.raises(work.WorkClosed):
         work.evidence_add(response_id=response.pk, student=student, passage_id=passage.pk, start=6, end=13)
@@ -318,7 +328,9 @@ def test_self_check_gives_advice_from_the_answers(assignment, student):
     assert any("does not yet say who produced the source or when" in m for m in messages)
 
     origin = ws.items[0].response
-    work.response_save(response_id=origin.pk, student=student, text="Trotsky spoke in November", base_version=0)
+    work.response_save(
+        response_id=origin.pk, student=student, text="Trotsky spoke in November", base_version=0
+    )
     ws = work.workspace_load(assignment=work.assignments_visible_to(student).get(), student=student)
     assert ws.self_check[-1].ok
     assert ws.self_check[-1].message == "Question 1 says who produced the source and when."
@@ -326,7 +338,11 @@ def test_self_check_gives_advice_from_the_answers(assignment, student):
 
 def test_origin_check_asks_for_when_if_only_who_is_given(assignment, student):
     source = assignment.exercise.sources.first()
-    items = [work.QuestionItem(question=assignment.exercise.questions.first(), response=Response(text="By Author"), chips=[])]
+    items = [
+        work.QuestionItem(
+            question=assignment.exercise.questions.first(), response=Response(text="By Author"), chips=[]
+        )
+    ]
     source.author = "An Author"
     checks = work.submission_self_check(items=items, sources=[source])
     assert checks[-1].message == "Question 1 names who produced the source but not when (a year or a month)."

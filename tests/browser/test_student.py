@@ -38,7 +38,9 @@ def world(db):
             "Political combinations come and go. The interests of the classes remain.",
         ),
     )
-    GlossaryTerm.objects.create(source=trotsky, term="City Duma", definition="Petrograd's elected city council.")
+    GlossaryTerm.objects.create(
+        source=trotsky, term="City Duma", definition="Petrograd's elected city council."
+    )
     izvestiia = factories.make_source(
         title="Bolshevik terms for a coalition",
         passages=("1. Acceptance of the program of the Soviet Government.",),
@@ -66,9 +68,7 @@ def answer_box(page, number):
 
 
 def stored(world, number):
-    return Response.objects.get(
-        submission__student=world["student"], question__position=number - 1
-    )
+    return Response.objects.get(submission__student=world["student"], question__position=number - 1)
 
 
 def select_with_mouse(page, passage_id, text):
@@ -110,7 +110,9 @@ def test_typing_is_saved_and_still_there_after_reload(page, live_server, world):
     open_workspace(page, live_server, world)
     text = "Trotsky gave this speech in 1917,\n  to the Congress of Soviets.  "
     answer_box(page, 1).fill(text)
-    expect(question(page, 1).locator(".save-status")).to_have_text(re.compile(r"^Saved \d\d:\d\d$"), timeout=SAVE_WAIT)
+    expect(question(page, 1).locator(".save-status")).to_have_text(
+        re.compile(r"^Saved \d\d:\d\d$"), timeout=SAVE_WAIT
+    )
     assert stored(world, 1).text == text  # byte for byte, spaces included
 
     page.reload()
@@ -163,7 +165,9 @@ def test_two_tabs_in_conflict_show_both_texts_and_the_student_chooses(context, l
     assert stored(world, 1).text == "Written in the second tab."
 
 
-def test_expired_session_keeps_the_text_and_saves_after_logging_in_elsewhere(context, page, live_server, world):
+def test_expired_session_keeps_the_text_and_saves_after_logging_in_elsewhere(
+    context, page, live_server, world
+):
     login(page, live_server, "nadia")
     open_workspace(page, live_server, world)
     box = answer_box(page, 1)
@@ -187,7 +191,10 @@ def test_expired_session_keeps_the_text_and_saves_after_logging_in_elsewhere(con
     expect(status).to_contain_text("Saved", timeout=25_000)
     assert stored(world, 1).text == "Before the session ended. Typed after it ended."
     expect(page.locator("#session-banner")).to_be_hidden()
-    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('provenance:draft:')).length") == 0
+    assert (
+        page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('provenance:draft:')).length")
+        == 0
+    )
 
 
 def test_unsaved_draft_in_the_tab_is_restored_and_saved_on_reload(page, live_server, world):
@@ -359,7 +366,9 @@ def test_learn_pages_have_no_serious_accessibility_violations(page, live_server,
     done = factories.make_submission(
         assignment=returned, student=student, status=Submission.Status.RETURNED, answers={0: "An answer"}
     )
-    factories.make_mark(response=done.responses.order_by("question__position").first(), comment="Well argued.")
+    factories.make_mark(
+        response=done.responses.order_by("question__position").first(), comment="Well argued."
+    )
 
     login(page, live_server, "nadia")
     expect(page.get_by_role("heading", name="My assignments")).to_be_visible()

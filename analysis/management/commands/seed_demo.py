@@ -218,7 +218,8 @@ class Command(BaseCommand):
 
 
 def _sentence_end(text: str) -> int:
-    match = re.search(r"[.!?…](?=\s|$)", text)
+    # The end of the first real sentence: "1." at the start of a numbered term is not one.
+    match = re.search(r"(?<=\w{3})[.!?…:](?=\s|$)", text)
     return match.end() if match else len(text)
 
 
