@@ -748,7 +748,9 @@ def parse_args():
     parser.add_argument("--db", default=os.environ.get("BENCH_DB", "provenance_bench"))
     parser.add_argument("--reseed", action="store_true", help="seed_bench --reset before measuring")
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads for the GET endpoints")
+    # One connection per wrk thread for every endpoint: E2 needs it (each thread owns one answer
+    # and its version), and the same client shape everywhere keeps the ratios fair.
+    parser.add_argument("--threads", type=int, default=8, help="wrk threads for the GET endpoints")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--duration", type=int, default=6, help="seconds per endpoint per round")
     parser.add_argument("--warmup", type=int, default=2)
@@ -770,6 +772,7 @@ def main():
     install_signal_handlers()
     atexit.register(stop_all)
     bench = Bench(args)
+    failed = False
     try:
         bench.setup()
         bench.start_servers()
@@ -779,11 +782,17 @@ def main():
         bench.summarise_wrk()
         if not args.skip_locust:
             bench.measure_locust()
+    except Exception as error:  # noqa: BLE001 - report what was measured, then fail
+        failed = True
+        bench.note(f"run stopped early: {type(error).__name__}: {error}")
+        if getattr(bench, "rounds", None) and not bench.results["endpoints"]:
+            bench.summarise_wrk()
     finally:
         stop_all()
     bench.goals()
     bench.print_table()
     bench.save()
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

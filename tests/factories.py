@@ -169,3 +169,17 @@ def make_mark(*, response, marks=3, level=2, comment="Good.", marker=None) -> Ma
         max_marks=response.question.max_marks,
         marker=marker,
     )
+
+
+def make_extension(*, assignment, student, days=14, **overrides):
+    from analysis.models import Extension
+
+    fields = {"assignment": assignment, "student": student, "due_at": timezone.now() + timedelta(days=days)}
+    fields.update(overrides)
+    return Extension.objects.create(**fields)
+
+
+def make_comment_bank_entry(*, teacher, text=None):
+    from analysis.models import CommentBankEntry
+
+    return CommentBankEntry.objects.create(teacher=teacher, text=text or f"Saved comment {_n()}.")

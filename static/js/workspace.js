@@ -752,6 +752,7 @@
       catch (e) { /* ignore */ }
     });
   }
+  root.classList.add("workspace--js");
   initTabs();
   var firstArticle = root.querySelector(".question[data-response-id]");
   if (firstArticle) setCurrent(firstArticle);

@@ -615,6 +615,60 @@ def test_parallel_saves_from_one_version_acknowledge_exactly_one(school_class, s
     assert all(data["text"] == response.text for data in refused)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_submit_racing_autosaves_keeps_exactly_the_last_acknowledged_save(school_class, student):
+    if connection.vendor == "sqlite":
+        pytest.skip(SQLITE_THREADS)
+    assignment = factories.make_assignment(classroom=school_class)
+    submission = work.submission_start(assignment=assignment, student=student)
+    response = submission.responses.order_by("question__position").first()
+    acknowledged, refused_after_submit = [], []
+    started = threading.Event()
+
+    def keep_saving():
+        try:
+            browser = Client()
+            browser.force_login(student)
+            version = 0
+            for n in range(200):
+                reply = browser.post(
+                    save_url(assignment, response), {"text": f"draft {n}", "version": version}, **HTMX
+                )
+                if reply.status_code == 200:
+                    version = reply.json()["version"]
+                    acknowledged.append((version, f"draft {n}"))
+                    started.set()
+                elif reply.json()["error"] == "submitted":
+                    refused_after_submit.append(n)
+                    break
+                else:
+                    version = reply.json()["version"]
+        finally:
+            started.set()
+            connection.close()
+
+    def hand_in():
+        try:
+            started.wait(timeout=10)
+            browser = Client()
+            browser.force_login(student)
+            assert browser.post(url("submit", assignment.pk)).status_code == 302
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=keep_saving), threading.Thread(target=hand_in)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    response.refresh_from_db()
+    submission.refresh_from_db()
+    assert refused_after_submit, "the saver should have been stopped by the submit"
+    assert acknowledged[-1] == (response.version, response.text)  # no acknowledged save was lost
+    assert submission.receipt_hash == submission.compute_receipt_hash(list(submission.responses.all()))
+
+
 # --- Feedback --------------------------------------------------------------------------------
 
 
