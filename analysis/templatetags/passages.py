@@ -134,8 +134,7 @@ def render_passage(passage, highlights=None, glossary=None) -> SafeString:
     used = sorted({index for _s, _e, index in matches})
     popovers = format_html_join(
         "",
-        '<div class="glossary-popover" id="gloss-{}-{}" popover role="tooltip">'
-        "<strong>{}</strong>: {}</div>",
+        '<div class="glossary-popover" id="gloss-{}-{}" popover role="tooltip"><strong>{}</strong>: {}</div>',
         ((passage.pk, index, terms[index].term, terms[index].definition) for index in used),
     )
     return format_html(

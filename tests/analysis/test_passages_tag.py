@@ -47,7 +47,9 @@ def test_glossary_terms_become_popover_buttons_outside_the_text():
 
 
 def test_longer_glossary_term_wins_over_a_shorter_one_inside_it():
-    html = render_passage(_passage("ran to the City Duma to join"), glossary=[_term("Duma"), _term("City Duma")])
+    html = render_passage(
+        _passage("ran to the City Duma to join"), glossary=[_term("Duma"), _term("City Duma")]
+    )
     assert ">City Duma</button>" in html
     assert "gloss-7-0" not in html  # "Duma" alone is not marked twice
 
