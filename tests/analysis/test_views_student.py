@@ -384,7 +384,7 @@ def test_attaching_evidence_returns_chips_and_highlighted_passage(
     html = reply.content.decode()
     assert "<q>passage</q>" in html
     assert "Source A, Passage 1, line 1" in html
-    assert f'hx-swap-oob="innerHTML:#passage-{passage.pk}"' in html
+    assert f'hx-swap-oob="innerHTML:#passage-{passage.pk}-text"' in html
     assert "First <mark>passage</mark> text." in html
     trigger = json.loads(reply["HX-Trigger"])
     assert trigger["evidence-changed"]["message"] == "Quotation added to question 2."

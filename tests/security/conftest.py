@@ -1,0 +1,358 @@
+"""The security battery's shared world: two classes, their teachers and pupils, a site admin
+and an inactive pupil, with work in every state (QUALITY.md T1-T7, T13).
+
+``build_world(text=...)`` lets the XSS tests put a payload in every user- or admin-writable
+text field of the same world the permission matrix uses.
+
+Every test in this folder also checks its own log output: nothing registered with
+``log_secrets`` (passwords, XSS payloads, fuzzed text) may appear in any log record.
+"""
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+from accounts.models import Classroom, User
+from analysis.models import (
+    CommentBankEntry,
+    Evidence,
+    Exercise,
+    Extension,
+    GlossaryTerm,
+    Level,
+    Mark,
+    Passage,
+    Question,
+    Response,
+    Source,
+    Stage,
+    Submission,
+)
+from tests import factories
+
+PASSWORD = "Corr3ct-Horse-Battery-Staple"  # every world user's; never allowed in a log line
+
+PRINCIPALS = ("anonymous", "a1", "a2", "b", "teacher_a", "teacher_b", "admin", "inactive")
+STUDENTS = frozenset({"a1", "a2", "b"})
+TEACHERS = frozenset({"teacher_a", "teacher_b", "admin"})  # the site admin has the teacher role
+LOGGED_OUT = frozenset({"anonymous", "inactive"})  # an inactive user's session is no session
+
+ALL_STAGES = (Stage.ORIGIN, Stage.PURPOSE, Stage.RELIABILITY, Stage.CORROBORATION)
+
+# --- Hypothesis profiles (T7): `HYPOTHESIS_PROFILE=ci` runs 500 examples per property. -------
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=500,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "daily",
+    max_examples=100,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+FUZZ_PROFILE = "ci" if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else "daily"
+
+
+def fuzz_settings(**overrides):
+    """The active fuzzing profile, applied to one test only (never loaded globally)."""
+    return hypothesis_settings(hypothesis_settings.get_profile(FUZZ_PROFILE), **overrides)
+
+
+# --- The world ---------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    class_a: Classroom
+    class_b: Classroom
+    exercise_a: Exercise
+    exercise_b: Exercise
+    assignment_a: object
+    assignment_b: object
+    sub_a1: Submission
+    sub_a2: Submission
+    sub_b: Submission
+    ext_a: Extension
+    ext_b: Extension
+    bank_a: CommentBankEntry
+    bank_b: CommentBankEntry
+    source_slug: str
+    texts: dict[str, str] = field(default_factory=dict)  # field key -> the text stored there
+
+    def user(self, principal: str) -> User | None:
+        return self.users.get(principal)
+
+    def responses(self, submission) -> list[Response]:
+        return list(submission.responses.select_related("question").order_by("question__position"))
+
+    def response(self, submission, position=1) -> Response:
+        return submission.responses.get(question__position=position)
+
+    def evidence(self, submission) -> Evidence:
+        return Evidence.objects.filter(response__submission=submission).order_by("pk").first()
+
+    def question(self, exercise, position=1) -> Question:
+        return exercise.questions.get(position=position)
+
+    def passage(self, exercise, source_index=0, position=1) -> Passage:
+        source = exercise.exercise_sources.order_by("position")[source_index].source
+        return source.passages.get(position=position)
+
+
+def _limit(model, name: str, value: str) -> str:
+    """Cut a text to the column's max_length (PostgreSQL enforces varchar limits)."""
+    max_length = model._meta.get_field(name).max_length
+    return value[:max_length] if max_length else value
+
+
+def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=False) -> World:
+    """The two-class world. ``text(key, default)`` chooses the text stored in each writable
+    field (the XSS tests put payloads there); the chosen values are kept in ``world.texts``."""
+    texts: dict[str, str] = {}
+
+    def put(key, model, name, default):
+        value = _limit(model, name, text(key, default) if text else default)
+        texts[key] = value
+        return value
+
+    def person(key, username, maker, **extra):
+        return maker(
+            username=username,
+            password=PASSWORD,
+            first_name=put(f"{key}.first_name", User, "first_name", f"First {username}"),
+            last_name=put(f"{key}.last_name", User, "last_name", f"Last {username}"),
+            **extra,
+        )
+
+    users = {
+        "a1": person("a1", "pupil_a1", factories.make_student),
+        "a2": person("a2", "pupil_a2", factories.make_student),
+        "b": person("b", "pupil_b", factories.make_student),
+        "teacher_a": person("teacher_a", "teacher_a", factories.make_teacher),
+        "teacher_b": person("teacher_b", "teacher_b", factories.make_teacher),
+        "admin": factories.make_teacher(
+            username="site_admin", password=PASSWORD, is_staff=True, is_superuser=True
+        ),
+        "inactive": factories.make_student(username="pupil_inactive", password=PASSWORD, is_active=False),
+    }
+    class_a = factories.make_classroom(
+        name=put("class_a.name", Classroom, "name", "Year 11 A"),
+        teacher=users["teacher_a"],
+        students=[users["a1"], users["a2"], users["inactive"]],
+    )
+    class_b = factories.make_classroom(name="Year 11 B", teacher=users["teacher_b"], students=[users["b"]])
+
+    def exercise(side):
+        scheme = factories.make_mark_scheme()
+        if side == "a":
+            level = scheme.levels.get(number=2)
+            level.descriptor = put("level.descriptor", Level, "descriptor", level.descriptor)
+            level.save()
+        first = factories.make_source(passages=("Plain opening words.", "The second passage of text."))
+        second = factories.make_source(passages=("Another source speaks.", "Its second passage."))
+        ex = factories.make_exercise(sources=[first, second], stages=ALL_STAGES, mark_scheme=scheme)
+        if side != "a":
+            return ex
+        ex.title = put("exercise.title", Exercise, "title", ex.title)
+        ex.summary = put("exercise.summary", Exercise, "summary", "A summary.")
+        ex.instructions = put("exercise.instructions", Exercise, "instructions", "Read both sources.")
+        ex.save()
+        for name in ("title", "author", "date_text", "publication", "kind", "audience"):
+            setattr(first, name, put(f"source.{name}", Source, name, getattr(first, name) or "Workers"))
+        for name in ("provenance", "context", "citation", "translation"):
+            setattr(first, name, put(f"source.{name}", Source, name, f"A {name} note."))
+        first.save()
+        term = put("glossary.term", GlossaryTerm, "term", "Soviet")
+        GlossaryTerm.objects.create(
+            source=first,
+            term=term,
+            definition=put("glossary.definition", GlossaryTerm, "definition", "A council."),
+        )
+        opening = first.passages.get(position=0)
+        opening.text = f"Plain opening words about the {term} and more."
+        opening.save()
+        cited = first.passages.get(position=1)
+        cited.label = put("passage.label", Passage, "label", cited.label)
+        cited.text = put("passage.text", Passage, "text", cited.text)
+        cited.save()
+        for question in ex.questions.all():
+            n = question.position
+            question.prompt = put(f"q{n}.prompt", Question, "prompt", question.prompt)
+            if n == 1:
+                question.hints = [put("q1.hint", Question, "prompt", "A first hint."), "A second hint."]
+                question.sentence_starters = [put("q1.starter", Question, "prompt", "The author wants…")]
+                question.indicative_content = put(
+                    "q1.indicative", Question, "indicative_content", "Teacher-only indicative content."
+                )
+                question.model_answer = put("q1.model", Question, "model_answer", "A model answer.")
+            question.save()
+        return ex
+
+    exercise_a = exercise("a")
+    exercise_b = exercise("b")
+    assignment_a = factories.make_assignment(
+        classroom=class_a, exercise=exercise_a, created_by=users["teacher_a"], release_model_answers=True
+    )
+    assignment_b = factories.make_assignment(classroom=class_b, exercise=exercise_b, created_by=users["teacher_b"])
+
+    def answers(prefix, texts_on):
+        return {
+            n: (put(f"{prefix}.answer{n}", Response, "text", f"{prefix} answer {n}.") if texts_on else f"Answer {n}.")
+            for n in range(len(ALL_STAGES))
+        }
+
+    def cite(submission, exercise):
+        for response in submission.responses.select_related("question"):
+            if response.question.position > 0:  # origin answers rest on the origin card
+                factories.make_evidence(response=response, passage=_passage(exercise, 0, 1))
+
+    sub_a1 = factories.make_submission(
+        assignment=assignment_a,
+        student=users["a1"],
+        answers=answers("a1", True),
+        status=Submission.Status.RETURNED if a1_returned else Submission.Status.SUBMITTED,
+        overall_comment=put("sub_a1.overall_comment", Submission, "overall_comment", "Well argued overall."),
+    )
+    if a1_returned:
+        Submission.objects.filter(pk=sub_a1.pk).update(returned_at=sub_a1.submitted_at)
+    cite(sub_a1, exercise_a)
+    for response in sub_a1.responses.select_related("question"):
+        comment = put("mark.comment", Mark, "comment", "Good point.") if response.question.position == 1 else ""
+        factories.make_mark(response=response, marks=3, level=2, comment=comment, marker=users["teacher_a"])
+
+    sub_a2 = factories.make_submission(
+        assignment=assignment_a, student=users["a2"], answers=answers("a2", True)
+    )
+    cite(sub_a2, exercise_a)
+    Response.objects.filter(submission=sub_a2, question__position=1).update(hints_used=1)
+
+    sub_b = factories.make_submission(
+        assignment=assignment_b,
+        student=users["b"],
+        answers=answers("b", False),
+        status=Submission.Status.SUBMITTED,
+        overall_comment="B's overall comment.",
+    )
+    cite(sub_b, exercise_b)
+    for response in sub_b.responses.all():
+        factories.make_mark(response=response, marks=2, level=1, comment="B mark.", marker=users["teacher_b"])
+
+    ext_a = factories.make_extension(assignment=assignment_a, student=users["a2"])
+    ext_b = factories.make_extension(assignment=assignment_b, student=users["b"])
+    bank_a = factories.make_comment_bank_entry(
+        teacher=users["teacher_a"], text=put("bank_a.text", CommentBankEntry, "text", "Quote the source.")
+    )
+    bank_b = factories.make_comment_bank_entry(teacher=users["teacher_b"], text="Teacher B's saved comment.")
+    first_source = exercise_a.exercise_sources.order_by("position").first().source
+    return World(
+        users=users,
+        class_a=class_a,
+        class_b=class_b,
+        exercise_a=exercise_a,
+        exercise_b=exercise_b,
+        assignment_a=assignment_a,
+        assignment_b=assignment_b,
+        sub_a1=sub_a1,
+        sub_a2=sub_a2,
+        sub_b=sub_b,
+        ext_a=ext_a,
+        ext_b=ext_b,
+        bank_a=bank_a,
+        bank_b=bank_b,
+        source_slug=first_source.slug,
+        texts=texts,
+    )
+
+
+def _passage(exercise, source_index, position) -> Passage:
+    source = exercise.exercise_sources.order_by("position")[source_index].source
+    return source.passages.get(position=position)
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()
+
+
+def client_for(world: World, principal: str, **kwargs) -> Client:
+    """A test client logged in as ``principal`` (the inactive user's login is forced, as if
+    the account had been deactivated after logging in; the session must not count)."""
+    client = Client(**kwargs)
+    user = world.user(principal)
+    if user is not None:
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+class rolled_back:
+    """``with rolled_back():`` — whatever the request changes is undone afterwards, so each
+    principal meets the same world."""
+
+    def __enter__(self):
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        transaction.set_rollback(True)
+        return self._atomic.__exit__(*exc)
+
+
+# --- Log scanning (T13) --------------------------------------------------------------------
+
+_SECRETS: set[str] = {PASSWORD}
+
+
+def log_secrets(*values: str) -> None:
+    """Register text that must never reach a log line (payloads, fuzzed text, passwords)."""
+    for value in values:
+        value = str(value)
+        if len(value.strip()) >= 8:
+            _SECRETS.add(value)
+
+
+class _Collector(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+        from config.logging import JsonFormatter
+
+        self.json = JsonFormatter()
+
+    def emit(self, record):
+        try:
+            self.lines.append(self.json.format(record))
+            self.lines.append(record.getMessage())
+            if record.exc_info:
+                self.lines.append(logging.Formatter().formatException(record.exc_info))
+        except Exception:  # pragma: no cover - a broken record is itself worth seeing
+            self.lines.append(repr(record.__dict__))
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_in_logs():
+    """Every test here: no registered secret appears in any log record it caused."""
+    collector = _Collector()
+    loggers = [logging.getLogger(), logging.getLogger("provenance.security")]
+    for logger in loggers:
+        logger.addHandler(collector)
+    yield collector
+    for logger in loggers:
+        logger.removeHandler(collector)
+    text = "\n".join(collector.lines)
+    leaked = sorted(s[:60] for s in _SECRETS if s in text)
+    assert not leaked, f"secret text reached the logs: {leaked}"
