@@ -73,7 +73,8 @@ def mark_save(*, response: Response, marker, level: int | None, marks: int, comm
     changes nothing and adds no audit row.
     """
     response = (
-        Response.objects.select_for_update()
+        # Lock only the answer: the mark scheme is an outer join, which PostgreSQL cannot lock.
+        Response.objects.select_for_update(of=("self",))
         .select_related("submission__assignment__classroom", "question__mark_scheme")
         .get(pk=response.pk)
     )
