@@ -137,17 +137,39 @@ class Client:
             {"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)},
         )
 
-    def login_or_die(self, username: str, password: str = BENCH_PASSWORD) -> "Client":
-        reply = self.login(username, password)
-        if reply.status != 302 or not self.cookie_named("sessionid"):
-            raise RuntimeError(f"log-in as {username} failed: {reply.status} {reply.text[:200]!r}")
-        return self
+    def login_or_die(self, username: str, password: str = BENCH_PASSWORD, attempts: int = 3) -> "Client":
+        for attempt in range(attempts):
+            reply = self.login(username, password)
+            if reply.status == 302 and self.cookie_named("sessionid"):
+                return self
+            time.sleep(1 + attempt)
+        errors = re.findall(r'class="errorlist[^"]*"[^>]*>\s*<li>([^<]*)', reply.text)
+        raise RuntimeError(f"log-in as {username} failed: {reply.status} {errors or reply.text[:200]!r}")
 
 
-def wait_http(host: str, port: int, path: str = "/healthz", timeout: float = 30.0) -> None:
+def free_port(host: str, preferred: int) -> int:
+    """``preferred`` if nothing listens there (other people's servers share this machine),
+    else a port the system picks."""
+    import socket
+
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port on {host}")
+
+
+def wait_http(host: str, port: int, path: str = "/healthz", timeout: float = 30.0, proc=None) -> None:
+    """Wait until the server answers 200 on ``path``; with ``proc``, fail as soon as it exits
+    (so a server that could not bind is never mistaken for someone else's on that port)."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server for {host}:{port} exited with {proc.returncode}")
         try:
             reply = Client(host, port, timeout=2).get(path)
             if reply.status == 200:

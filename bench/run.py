@@ -23,10 +23,12 @@ import csv
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -40,6 +42,7 @@ from common import (  # noqa: E402
     VENV_BIN,
     Client,
     ensure_database,
+    free_port,
     gunicorn_cmd,
     install_signal_handlers,
     log,
@@ -69,6 +72,42 @@ DESCRIPTIONS = {
 }
 
 
+class Probe(threading.Thread):
+    """During a Locust run, GET /healthz four times a second from an independent plain client
+    (new connection each time, as the load does): its latency is the server's queueing as any
+    client sees it, a cross-check on Locust's own timings."""
+
+    def __init__(self, host, port):
+        super().__init__(daemon=True)
+        self.host, self.port = host, port
+        self.latencies: list[float] = []
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            began = time.perf_counter()
+            try:
+                if Client(self.host, self.port, timeout=30).get("/healthz").status == 200:
+                    self.latencies.append((time.perf_counter() - began) * 1000)
+            except OSError:
+                pass
+            self.halt.wait(0.25)
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=35)
+
+    def summary(self) -> dict:
+        values = sorted(self.latencies)
+        if not values:
+            return {}
+        return {
+            "requests": len(values),
+            "p50_ms": round(values[len(values) // 2], 1),
+            "p95_ms": round(values[int(len(values) * 0.95)], 1),
+        }
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -83,6 +122,8 @@ class Bench:
             "notes": [],
             "timings": {},
         }
+        self.rounds = {}
+        self.broken = {}
         OUT.mkdir(parents=True, exist_ok=True)
 
     # --- helpers --------------------------------------------------------------------------
@@ -129,6 +170,9 @@ class Bench:
         self.results["timings"]["setup_s"] = round(time.monotonic() - started, 1)
 
     def start_servers(self):
+        global PORT_REUSE, PORT_NOREUSE
+        PORT_REUSE = free_port(HOST, PORT_REUSE)
+        PORT_NOREUSE = free_port(HOST, PORT_NOREUSE if PORT_NOREUSE != PORT_REUSE else 0)
         workers = self.args.workers
         self.servers = {
             "reuse": start(
@@ -142,8 +186,8 @@ class Bench:
                 log_path=OUT / "gunicorn-noreuse.log",
             ),
         }
-        wait_http(HOST, PORT_REUSE, timeout=60)
-        wait_http(HOST, PORT_NOREUSE, timeout=60)
+        wait_http(HOST, PORT_REUSE, timeout=60, proc=self.servers["reuse"])
+        wait_http(HOST, PORT_NOREUSE, timeout=60, proc=self.servers["noreuse"])
         self.results["config"].update(
             gunicorn=f"{workers} sync workers per server, no access log",
             settings="config.settings, DJANGO_DEBUG=0, DJANGO_SECURE_SSL_REDIRECT=0, db sessions",
@@ -319,6 +363,7 @@ class Bench:
             "requests": data["requests"],
             "app_cpu_ms": (after["app"] - before["app"]) * 1000 / requests,
             "db_cpu_ms": (after["db"] - before["db"]) * 1000 / requests,
+            "other_cores": self.other_load(before, after),
         }
 
     def drain(self, port, timeout=60.0):
@@ -368,10 +413,27 @@ class Bench:
                         break
                 except psutil.Error:
                     continue
+        machine = psutil.cpu_times()
+        clients = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk/locust once they have exited
         return {
             "app": tree_cpu(psutil.Process(server.pid)),
             "db": tree_cpu(self._postmaster) if self._postmaster else 0.0,
+            "busy": machine.user
+            + machine.nice
+            + machine.system
+            + getattr(machine, "irq", 0)
+            + getattr(machine, "softirq", 0),
+            "client": clients.ru_utime + clients.ru_stime,
+            "wall": time.monotonic(),
         }
+
+    @staticmethod
+    def other_load(before, after) -> float:
+        """Cores used during a measurement by anything but our server, PostgreSQL and the load
+        generator: other work on the machine, which depresses and scatters the figures."""
+        wall = after["wall"] - before["wall"]
+        ours = sum(after[k] - before[k] for k in ("app", "db", "client"))
+        return max(0.0, (after["busy"] - before["busy"] - ours) / wall) if wall > 0 else 0.0
 
     def measure_wrk(self):
         started = time.monotonic()
@@ -436,6 +498,7 @@ class Bench:
                 "cv_percent": round(100 * statistics.pstdev(rps) / (statistics.mean(rps) or 1), 1),
                 "app_cpu_ms_per_request": round(statistics.median(r["app_cpu_ms"] for r in series), 2),
                 "db_cpu_ms_per_request": round(statistics.median(r["db_cpu_ms"] for r in series), 2),
+                "other_load_cores": round(statistics.median(r["other_cores"] for r in series), 2),
                 "rounds_rps": [round(v, 1) for v in rps],
             }
         for name, data in endpoints.items():
@@ -512,7 +575,14 @@ class Bench:
         ]
         log(f"locust {label}: {users} pupils, {run_time} s (stats from the end of spawning)")
         before = self.cpu_snapshot(PORT_REUSE)
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=run_time + 90)
+        probe = Probe(HOST, PORT_REUSE)
+        probe.start()
+        try:
+            proc = subprocess.run(
+                cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=run_time + 90
+            )
+        finally:
+            probe.stop()
         after = self.cpu_snapshot(PORT_REUSE)
         rows = {}
         with open(f"{prefix}_stats.csv", newline="") as handle:
@@ -545,6 +615,8 @@ class Bench:
         result["cpu_ms_per_request"] = round(
             ((after["app"] - before["app"]) + (after["db"] - before["db"])) * 1000 / total, 2
         )
+        result["other_load_cores"] = round(self.other_load(before, after), 2)
+        result["probe_healthz"] = probe.summary()
         failures_path = Path(f"{prefix}_failures.csv")
         if failures_path.exists():
             result["failure_kinds"] = failures_path.read_text()[:1000]
@@ -607,8 +679,18 @@ class Bench:
                 }
             )
 
+        def cpu(name):
+            data = e.get(name) or {}
+            if "app_cpu_ms_per_request" not in data:
+                return None
+            return data["app_cpu_ms_per_request"] + data["db_cpu_ms_per_request"]
+
         def ratio_goal(gid, measure, a, b, target, stretch):
             value = self.ratio(a, b)
+            why = ""
+            if cpu(a) and cpu(b):
+                # Server CPU per request barely depends on other load: a cross-check on the ratio.
+                why = f"CPU-cost ratio {cpu(b) / cpu(a):.2f} ({cpu(b):.1f} / {cpu(a):.1f} ms per request)"
             goal(
                 gid,
                 measure,
@@ -616,6 +698,7 @@ class Bench:
                 f">= {target}",
                 f">= {stretch}",
                 None if value is None else value >= target,
+                why,
             )
 
         ratio_goal("G0", "E0 reuse / E0 CONN_MAX_AGE=0", "E0", "E0 no reuse", 3, 5)
@@ -683,6 +766,15 @@ class Bench:
         else:
             goal("G8", "headroom", None, ">= 1000", ">= 2000", None)
         goal("G9", "2 instances x 2 workers vs 1 x 4", None, "0.9-1.1x", "", None, "see make scaleout")
+        if cpu("E1") and cpu("E2"):
+            # What one pupil costs the server each second, and what two cores at 75 % then carry.
+            per_pupil = (cpu("E2") + cpu("E1") / self.args.view_every) / self.args.save_every
+            cores = os.cpu_count() or 1
+            self.results["capacity_estimate"] = {
+                "cpu_ms_per_pupil_second": round(per_pupil, 2),
+                "pupils_at_75_percent_of_all_cores": int(cores * 1000 * 0.75 / per_pupil),
+                "note": "server CPU only (gunicorn + PostgreSQL); the load generator shares the cores",
+            }
         for data in e.values():
             data.setdefault("ratio_to_e0", None)
 
@@ -691,7 +783,7 @@ class Bench:
         print()
         print(
             f"{'endpoint':<13}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-            f"{'x E0':>7}{'CV %':>7}{'CPU ms/req':>12}{'queries':>9}"
+            f"{'x E0':>7}{'CV %':>7}{'CPU ms/req':>12}{'queries':>9}{'other':>7}"
         )
         for name in ORDER:
             data = e.get(name)
@@ -706,22 +798,24 @@ class Bench:
             print(
                 f"{name:<13}{data['rps']:>9.1f}{data['p50_ms']:>9.1f}{data['p95_ms']:>9.1f}"
                 f"{data['p99_ms']:>9.1f}{data['errors']:>8}{shown:>7}{data['cv_percent']:>7.1f}"
-                f"{cpu:>12.2f}{str(data.get('queries') or '-'):>9}"
+                f"{cpu:>12.2f}{str(data.get('queries') or '-'):>9}{data['other_load_cores']:>7.2f}"
             )
         locust = self.results["locust"]
         if locust:
             print()
             print(
                 f"{'locust':<13}{'pupils':>8}{'saves/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'fail':>7}"
-                f"{'page p95':>10}"
+                f"{'page p95':>10}{'probe p95':>11}{'other':>7}"
             )
             for label, step in [("G7", locust.get("G7"))] + [("G8", s) for s in locust.get("G8", [])]:
                 if not step or not step.get("autosave"):
                     continue
                 s, p = step["autosave"], step.get("page") or {}
+                probe = step.get("probe_healthz") or {}
                 print(
                     f"{label:<13}{step['pupils']:>8}{s['rps']:>9.1f}{s['p50_ms']:>9.0f}{s['p95_ms']:>9.0f}"
                     f"{s['p99_ms']:>9.0f}{step['all']['failures']:>7}{p.get('p95_ms', 0):>10.0f}"
+                    f"{probe.get('p95_ms', 0):>11.0f}{step.get('other_load_cores', 0):>7.2f}"
                 )
         print()
         for g in self.results["goals"]:
@@ -729,6 +823,18 @@ class Bench:
                 f"{g['goal']:<4}{g['result']:<14}{g['measure']}: {g['value']} (target {g['target']})"
                 + (f" - {g['note']}" if g["note"] else "")
             )
+        estimate = self.results.get("capacity_estimate")
+        if estimate:
+            print(
+                f"\ncapacity estimate from CPU cost: {estimate['cpu_ms_per_pupil_second']} ms of server "
+                f"CPU per pupil-second -> about {estimate['pupils_at_75_percent_of_all_cores']} pupils "
+                "at 75 % of all cores"
+            )
+        print(
+            "\nx E0: median over rounds of req/s divided by E0's in the same round. CPU ms/req: gunicorn "
+            "+ PostgreSQL. other: cores used meanwhile by other work on the machine (should be ~0).\n"
+            "probe p95: /healthz from an independent client during the Locust run (server queueing)."
+        )
         m = self.results["machine"]
         print(
             f"\nmachine: {m.get('cpu_model')}, {m.get('cores')} cores, {m.get('memory')}, "
@@ -760,7 +866,7 @@ def parse_args():
     parser.add_argument("--wait-quiet", type=int, default=0, help="wait up to N s for an idle machine")
     parser.add_argument("--g7-pupils", type=int, default=300)
     parser.add_argument("--g7-seconds", type=int, default=60)
-    parser.add_argument("--g8-steps", default="1000,1500,2000,3000")
+    parser.add_argument("--g8-steps", default="600,1000,1500,2000,3000")
     parser.add_argument("--g8-seconds", type=int, default=20)
     parser.add_argument("--save-every", type=float, default=10.0)
     parser.add_argument("--view-every", type=int, default=6, help="page views: one per this many saves")

@@ -46,6 +46,7 @@ from common import (  # noqa: E402
     Client,
     drop_database,
     ensure_database,
+    free_port,
     gunicorn_cmd,
     install_signal_handlers,
     log,
@@ -158,10 +159,10 @@ class ScaleOut:
             env=env,
             log_path=self.work / f"gunicorn-{name}.log",
         )
-        wait_http(INSTANCES[name], APP_PORT, timeout=60)
+        wait_http(INSTANCES[name], APP_PORT, timeout=60, proc=self.servers[name])
 
     def start_proxy(self):
-        self.proxy_port = self.args.port
+        self.proxy_port = free_port(PROXY_HOST, self.args.port)
         self.stats_socket = self.work / "haproxy.sock"
         servers = "\n".join(f"    server {name} {host}:{APP_PORT} check" for name, host in INSTANCES.items())
         config = TEMPLATE.read_text().format(
@@ -173,7 +174,7 @@ class ScaleOut:
         self.proxy = start(
             ["haproxy", "-db", "-f", str(path)], env=dict(os.environ), log_path=self.work / "haproxy.log"
         )
-        wait_http(PROXY_HOST, self.proxy_port, timeout=30)
+        wait_http(PROXY_HOST, self.proxy_port, timeout=30, proc=self.proxy)
         self.wait_state({"A": "UP", "B": "UP"}, timeout=15)
 
     def server_states(self) -> dict:

@@ -290,10 +290,8 @@ def stop(proc: subprocess.Popen, *, grace: float = 8.0) -> None:
     """TERM the process group, KILL it after ``grace`` seconds; reap the leader."""
     if proc.poll() is None:
         kill_group(proc.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
     kill_group(proc.pid, signal.SIGKILL)  # stragglers, e.g. orphaned gunicorn workers
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
@@ -329,6 +327,31 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of ``root`` and its live descendants (from /proc)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid in cpu:
+        walk = pid
+        while walk in parents and walk != root and walk > 1:
+            walk = parents[walk]
+        if walk == root:
+            total += cpu[pid]
+    return total
+
+
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
@@ -350,6 +373,9 @@ class Cluster:
     admin_url: str
     description: str
     log_path: Path | None = None
+
+    def postmaster_pid(self) -> int | None:
+        return None  # the main cluster serves others too: its CPU is not ours to measure
 
     def database_url(self, name: str) -> str:
         parts = urllib.parse.urlsplit(self.admin_url)
@@ -415,7 +441,7 @@ class PrivateCluster(Cluster):
         self.bindir = pg_bindir()
         self.dir = workdir / "pg"
         self.data = self.dir / "data"
-        self.log_path = self.dir / "postgresql.log"
+        self.log_path = workdir / "postgresql.log"
         self.port = free_port()
         self.admin_url = f"postgres://postgres@{HOST}:{self.port}/postgres"
         self.description = f"private cluster {self.data} on port {self.port}"
@@ -425,8 +451,10 @@ class PrivateCluster(Cluster):
 
     def start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.touch()
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
+            shutil.chown(self.log_path, "postgres", "postgres")
         run(
             _as_postgres(
                 [
@@ -452,6 +480,12 @@ class PrivateCluster(Cluster):
     def crash(self) -> None:
         self._pg_ctl("stop", "-m", "immediate", "-w", "-t", "30")
 
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def ensure_running(self) -> None:
         if self.data.exists() and not self.is_ready():
             with contextlib.suppress(Exception):
@@ -470,9 +504,7 @@ class MainCluster(Cluster):
     (always called at the end) starts it again and waits until it answers."""
 
     def __init__(self, admin_url: str):
-        versions = sorted(
-            (p.name for p in Path("/etc/postgresql").iterdir() if p.name.isdigit()), key=int
-        )
+        versions = sorted((p.name for p in Path("/etc/postgresql").iterdir() if p.name.isdigit()), key=int)
         if not versions:
             raise RuntimeError("no cluster under /etc/postgresql")
         self.version = versions[-1]
@@ -557,6 +589,9 @@ class Gunicorn:
             "-",
             "--name",
             "provenance-trust",
+            # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default: shared by
+            # every instance of the user, so a second instance would take it over.
+            "--no-control-socket",
         ]
 
     def start(self, *, timeout: float = 60.0) -> None:

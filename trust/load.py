@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from trust.common import CONNECTION_ERRORS, HOST, MARKER, Client, log, percentile, sha
 
 HTMX = {"HX-Request": "true", "Accept": "application/json"}
-WORDS = (
-    "source Izvestiia Trotsky coalition provenance purpose reliable biased audience propaganda "
-    "Petrograd soviet décret «citation» naïve Kerenskii — 1917 Zürich Ωmega 🙂 because however "
-    "suggests evidence utility tone"
-).split()
+_VOCABULARY = (
+    "source Izvestiia Trotsky coalition provenance purpose reliable biased audience propaganda Petrograd "
+    "soviet décret «citation» naïve Kerenskii — 1917 Zürich Ωmega 🙂 because however suggests evidence"
+)
+WORDS = _VOCABULARY.split()
 
 
 def answer_text(answer: int, tab: int, seq: int, rng: random.Random) -> str:
@@ -226,7 +226,9 @@ def check_saves(
 # --- T8 ---------------------------------------------------------------------------------------
 
 
-def run_t8(*, port: int, group: dict, password: str, conn, tabs: int, saves: int, budget: float) -> dict:
+def run_t8(
+    *, port: int, group: dict, password: str, conn, tabs: int, saves: int, budget: float, cpu_probe=None
+) -> dict:
     """``tabs`` tabs per answer, each sending ``saves`` saves as fast as the server answers,
     all answers at once; then the reordering checks; then the comparison with the database."""
     assignment = group["assignment"]
@@ -259,7 +261,12 @@ def run_t8(*, port: int, group: dict, password: str, conn, tabs: int, saves: int
             if event.status == 200 and event.version is not None:
                 version = event.version
             elif event.status == 409 and event.error == "conflict" and event.version is not None:
-                version = event.version  # the pupil keeps their text and saves it on top
+                # Mostly the tab learns the server's version and saves its text on top of it;
+                # sometimes it has not caught up yet and sends its next save on the stale base
+                # again (which must be refused again).
+                version = event.version if rng.random() < 0.85 else version
+            if rng.random() < 0.1:
+                time.sleep(rng.random() * 0.05)  # a pause in typing: breaks the tabs' lockstep
         with lock:
             events.extend(mine)
 
@@ -271,11 +278,13 @@ def run_t8(*, port: int, group: dict, password: str, conn, tabs: int, saves: int
     for thread in threads:
         thread.start()
     log(f"T8: {len(answers)} answers x {tabs} tabs x {saves} saves = {len(threads) * saves} saves")
+    cpu_before = cpu_probe() if cpu_probe else {}
     barrier.wait(timeout=120)
     started = time.monotonic()
     for thread in threads:
         thread.join(timeout=max(1.0, deadline - time.monotonic() + 30))
     duration = time.monotonic() - started
+    cpu_after = cpu_probe() if cpu_probe else {}
     stuck = sum(thread.is_alive() for thread in threads)
     final = db_answers(conn, answer_ids)
     history = db_history(conn, answer_ids)
@@ -289,6 +298,10 @@ def run_t8(*, port: int, group: dict, password: str, conn, tabs: int, saves: int
         duration_s=round(duration, 1),
         saves_per_s=round(len(events) / duration, 1) if duration else None,
         threads_stuck=stuck,
+        cpu_ms_per_save={
+            key: round((cpu_after[key] - cpu_before[key]) * 1000 / max(1, len(events)), 2)
+            for key in cpu_before
+        },
         workspace_pages_ok=pages_ok,
         reorder=reorder,
         reorder_failures=sum(not check["ok"] for check in reorder),
@@ -306,14 +319,14 @@ def reorder_checks(clients: dict, students: list[dict], assignment: int, conn, c
     for student in students[:count]:
         client = clients[student["username"]]
         answer = student["answers"][0]["id"]
-        (version, _), = db_answers(conn, [answer]).values()
+        ((version, _),) = db_answers(conn, [answer]).values()
         text_n, text_n1 = (answer_text(answer, 9, seq, rng) for seq in (1, 2))
         path = save_path(assignment, answer)
         held = client.post_held(path, {"text": text_n, "version": version}, headers=HTMX)
         time.sleep(0.3)
         later = client.post(path, {"text": text_n1, "version": version}, headers=HTMX)
         early = held.release()
-        (final_version, final_hash), = db_answers(conn, [answer]).values()
+        ((final_version, final_hash),) = db_answers(conn, [answer]).values()
         ok = (
             later.status == 200
             and early.status == 409
@@ -334,11 +347,11 @@ def reorder_checks(clients: dict, students: list[dict], assignment: int, conn, c
         first = client.post(path, {"text": text_a, "version": version}, headers=HTMX)
         second = client.post(path, {"text": text_b, "version": version + 1}, headers=HTMX)
         replay = client.post(path, {"text": text_a, "version": version}, headers=HTMX)
-        (final_version, final_hash), = db_answers(conn, [answer]).values()
-        ok = (
-            (first.status, second.status, replay.status) == (200, 200, 409)
-            and (final_version, final_hash) == (version + 2, sha(text_b))
-        )
+        ((final_version, final_hash),) = db_answers(conn, [answer]).values()
+        ok = (first.status, second.status, replay.status) == (200, 200, 409) and (
+            final_version,
+            final_hash,
+        ) == (version + 2, sha(text_b))
         checks.append(
             {
                 "answer": answer,
@@ -461,7 +474,6 @@ def run_t9(*, port: int, groups: dict, password: str, conn, submits: int, racers
     racing autosaves, for ``racers`` pupils."""
     started = time.monotonic()
     group = groups["t9"]
-    assignment = group["assignment"]
     fresh = groups["t9fresh"]
     race = groups["t9race"]
     names = [s["username"] for s in group["students"]] + [s["username"] for s in fresh["students"]]

@@ -207,11 +207,17 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
     assignment_a = factories.make_assignment(
         classroom=class_a, exercise=exercise_a, created_by=users["teacher_a"], release_model_answers=True
     )
-    assignment_b = factories.make_assignment(classroom=class_b, exercise=exercise_b, created_by=users["teacher_b"])
+    assignment_b = factories.make_assignment(
+        classroom=class_b, exercise=exercise_b, created_by=users["teacher_b"]
+    )
 
     def answers(prefix, texts_on):
         return {
-            n: (put(f"{prefix}.answer{n}", Response, "text", f"{prefix} answer {n}.") if texts_on else f"Answer {n}.")
+            n: (
+                put(f"{prefix}.answer{n}", Response, "text", f"{prefix} answer {n}.")
+                if texts_on
+                else f"Answer {n}."
+            )
             for n in range(len(ALL_STAGES))
         }
 
@@ -231,7 +237,9 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
         Submission.objects.filter(pk=sub_a1.pk).update(returned_at=sub_a1.submitted_at)
     cite(sub_a1, exercise_a)
     for response in sub_a1.responses.select_related("question"):
-        comment = put("mark.comment", Mark, "comment", "Good point.") if response.question.position == 1 else ""
+        comment = (
+            put("mark.comment", Mark, "comment", "Good point.") if response.question.position == 1 else ""
+        )
         factories.make_mark(response=response, marks=3, level=2, comment=comment, marker=users["teacher_a"])
 
     sub_a2 = factories.make_submission(
@@ -283,15 +291,32 @@ def _passage(exercise, source_index, position) -> Passage:
     return source.passages.get(position=position)
 
 
-@pytest.fixture
-def world(db) -> World:
-    return build_world()
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker) -> World:
+    """One world per test module, built once inside a transaction that is rolled back when
+    the module is done. Each test still runs in its own savepoint (``django_db``), so what a
+    test changes is undone before the next one starts."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = build_world()
+        yield world
+        transaction.set_rollback(True)
 
 
-def client_for(world: World, principal: str, **kwargs) -> Client:
+_CLIENTS: dict[tuple, Client] = {}
+
+
+def client_for(world: World, principal: str, *, slot: int = 0, **kwargs) -> Client:
     """A test client logged in as ``principal`` (the inactive user's login is forced, as if
-    the account had been deactivated after logging in; the session must not count)."""
-    client = Client(**kwargs)
+    the account had been deactivated after logging in; the session must not count).
+
+    Clients are reused with their cookies cleared: building one loads the middleware, and
+    WhiteNoise's start-up scan of the static files dwarfs the requests themselves. A test
+    that needs two sessions at once asks for two ``slot``s."""
+    key = (slot, *sorted(kwargs.items()))
+    client = _CLIENTS.get(key)
+    if client is None:
+        client = _CLIENTS[key] = Client(**kwargs)
+    client.cookies.clear()
     user = world.user(principal)
     if user is not None:
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")

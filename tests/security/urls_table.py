@@ -29,7 +29,9 @@ def url_names(resolver=None, namespace="") -> list[str]:
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
             names += url_names(pattern, inner)
         elif isinstance(pattern, URLPattern):
-            names.append(f"{namespace}{pattern.name}" if pattern.name else f"<unnamed:{pattern.pattern}>")
+            names.append(
+                f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<unnamed:{pattern.pattern}>"
+            )
     return names
 
 
@@ -295,7 +297,13 @@ ROWS = [
         ("GET", "POST"),
         kwargs=lambda w: {"pk": w.assignment_a.pk},
     ),
-    Row("teach:assignment-restore", "teacher", A("teacher_a"), ("POST",), kwargs=lambda w: {"pk": w.assignment_a.pk}),
+    Row(
+        "teach:assignment-restore",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=lambda w: {"pk": w.assignment_a.pk},
+    ),
     Row(
         "teach:assignment-extensions",
         "teacher",

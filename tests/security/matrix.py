@@ -1,0 +1,117 @@
+"""Running the permission matrix: one request per (row, principal, method, htmx) in a
+rolled-back transaction, and the check of what came back against ``expected()``."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpResponse
+
+from tests.security.conftest import PRINCIPALS, World, client_for, rolled_back
+from tests.security.urls_table import Expectation, Row, expected, requests_for
+
+HTMX = {"HX-Request": "true"}
+
+
+@dataclass
+class Cell:
+    row: Row
+    principal: str
+    method: str
+    htmx: bool
+    expectation: Expectation
+    response: HttpResponse
+
+    def __str__(self):
+        variant = " (htmx)" if self.htmx else ""
+        return (
+            f"{self.method}{variant} {self.row.name} as {self.principal}: expected "
+            f"{self.expectation.kind}, got {self.response.status_code}"
+        )
+
+
+def perform(client, world: World, row: Row, method: str, htmx: bool, *, url=None, data=None):
+    url = url or row.url(world)
+    headers = HTMX if htmx else {}
+    if method == "GET":
+        return client.get(url, headers=headers)
+    return client.post(url, row.post_data(world) if data is None else data, headers=headers)
+
+
+def run_row(world: World, row: Row, principals=PRINCIPALS):
+    """Every principal × request variant of one row, each in its own rolled-back transaction
+    so that allowed POSTs leave the world as it was for the next principal."""
+    cells = []
+    for principal in principals:
+        with rolled_back():
+            client = client_for(world, principal)
+            for method, htmx in requests_for(row):
+                session = _session_key(client)
+                with rolled_back():
+                    response = perform(client, world, row, method, htmx)
+                if _session_key(client) != session:
+                    # Logged in or out: that change was rolled back, so log in again.
+                    client = client_for(world, principal)
+                expectation = expected(row, principal, method, htmx)
+                cells.append(Cell(row, principal, method, htmx, expectation, response))
+    return cells
+
+
+def _session_key(client):
+    morsel = client.cookies.get(settings.SESSION_COOKIE_NAME)
+    return morsel.value if morsel is not None else None
+
+
+def problem(cell: Cell) -> str | None:
+    """Why a cell is wrong, or None when it is as the matrix says."""
+    response, kind = cell.response, cell.expectation.kind
+    status = response.status_code
+    if kind == "ok":
+        refused_data = cell.method == "POST" and status in (409, 422)
+        if 200 <= status < 400 or refused_data:
+            return None
+    elif kind == "login":
+        location = response.get("Location", "")
+        if status == 302 and location.startswith("/accounts/login/"):
+            return None
+        return f"{cell}; Location {location!r}"
+    elif kind == "session-expired":
+        if status == 401 and "session-expired" in response.get("HX-Trigger", ""):
+            return None
+        return f"{cell}; HX-Trigger {response.get('HX-Trigger')!r}"
+    elif (kind, status) in (("not-found", 404), ("method", 405)):
+        return None
+    return str(cell)
+
+
+# --- What T5 (headers) reads: a slim copy of every matrix response -------------------------
+
+
+@dataclass
+class Recorded:
+    label: str
+    authenticated: bool
+    status: int
+    headers: dict
+    content_type: str
+    body: str
+
+
+RECORDED: list[Recorded] = []
+
+
+def record(cells) -> None:
+    for cell in cells:
+        response = cell.response
+        content_type = response.get("Content-Type", "")
+        body = response.content.decode("utf-8", "replace") if "html" in content_type else ""
+        RECORDED.append(
+            Recorded(
+                label=f"{cell.method}{' htmx' if cell.htmx else ''} {cell.row.name} as {cell.principal}",
+                authenticated=bool(getattr(response.wsgi_request, "user", None))
+                and response.wsgi_request.user.is_authenticated,
+                status=response.status_code,
+                headers=dict(response.headers),
+                content_type=content_type,
+                body=body,
+            )
+        )
