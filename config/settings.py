@@ -195,6 +195,8 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 # --- Limits -----------------------------------------------------------------
 ANSWER_MAX_CHARS = 20_000
+# Drafts (never handed in) of an archived class are deleted this long after archiving: `purge_drafts`.
+DRAFT_RETENTION_DAYS = int(os.environ.get("PROVENANCE_DRAFT_RETENTION_DAYS", "180"))
 SOURCE_PACK_MAX_BYTES = int(os.environ.get("PROVENANCE_PACK_MAX_BYTES", str(2 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 

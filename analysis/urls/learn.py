@@ -7,6 +7,7 @@ app_name = "learn"
 urlpatterns = [
     path("", student.assignment_list, name="assignment-list"),
     path("csrf/", student.csrf_token, name="csrf"),
+    path("my-data.json", student.my_data, name="my-data"),
     path("assignments/<int:assignment_id>/", student.workspace, name="workspace"),
     path("assignments/<int:assignment_id>/submit/", student.submit, name="submit"),
     path("assignments/<int:assignment_id>/feedback/", student.feedback, name="feedback"),

@@ -22,7 +22,7 @@ from django_htmx.middleware import HtmxDetails
 from accounts.decorators import student_required
 from analysis.forms_student import AnswerSaveForm, EvidenceForm, form_error_message
 from analysis.models import Evidence, Response, Submission
-from analysis.services import work
+from analysis.services import privacy, work
 
 WORKSPACE = "analysis/assignment_workspace.html"
 
@@ -314,3 +314,14 @@ def csrf_token(request: HtmxHttpRequest):
     """A fresh CSRF token for a tab whose token went stale when the student logged in again
     in another tab (logging in rotates the token)."""
     return JsonResponse({"csrfToken": get_token(request)})
+
+
+@student_required
+@require_GET
+def my_data(request: HtmxHttpRequest):
+    """Download everything the app holds about me, as JSON."""
+    data = privacy.student_data_export(student=request.user)
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    filename = f"provenance-{request.user.username}-{timezone.localdate():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
