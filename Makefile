@@ -82,3 +82,11 @@ explain: install-bench
 	DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_LOG_LEVEL=ERROR \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/provenance_bench \
 	timeout 300 $(PY) bench/explain.py $(EXPLAIN_ARGS)
+
+# --- Reliability under load and crashes (trust/; QUALITY.md T8, T9, T12, T13) -------------
+# Real gunicorn (4 sync workers, production settings) against a private throw-away PostgreSQL
+# cluster (needs the server binaries, not a running server). Stops by itself in < 10 minutes,
+# prints a table, writes trust/results.json.
+.PHONY: trust
+trust: install-test
+	PROVENANCE_TRUST=1 timeout --kill-after=10 590 $(VENV)/bin/pytest -q -p no:randomly -m trust tests/trust $(PYTEST_ARGS)

@@ -37,7 +37,8 @@ class RequestIdMiddleware:
         request.request_id = uuid.uuid4().hex
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
-        if response.status_code in LOGGED_STATUSES:
+        # A refused log-in has already been recorded (once) by log_failed_login.
+        if response.status_code in LOGGED_STATUSES and not getattr(request, "security_logged", False):
             security_log.warning(
                 "request refused",
                 extra={
@@ -54,17 +55,23 @@ class RequestIdMiddleware:
 
 
 def log_failed_login(sender, credentials, request=None, **kwargs):
-    """One record per failed log-in. The user name is hashed: it may be a password typed in the wrong box."""
+    """One record per failed log-in, locked-out attempts included (outcome ``locked_out``; the
+    429 that follows is not recorded again). The user name is hashed: it may be a password
+    typed in the wrong box."""
     import hashlib
 
     username = str(credentials.get("username", ""))
+    # django-axes (whose receiver runs first) has marked the request if this attempt is locked out.
+    locked_out = bool(getattr(request, "axes_locked_out", False))
+    if request is not None:
+        request.security_logged = True
     security_log.warning(
         "login failed",
         extra={
             "event": "login_failed",
             "path": getattr(request, "path", ""),
             "request_id": getattr(request, "request_id", ""),
-            "outcome": "failed",
+            "outcome": "locked_out" if locked_out else "failed",
             "username_hash": hashlib.sha256(username.encode()).hexdigest()[:16],
         },
     )

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "accounts.middleware.HtmxLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "accounts.middleware.NoStoreForAuthenticatedMiddleware",
     # Last, so that it sees failed log-ins after every other middleware.
     "axes.middleware.AxesMiddleware",

@@ -310,7 +310,8 @@ def run_t8(
 
 
 def reorder_checks(clients: dict, students: list[dict], assignment: int, conn, count: int = 4) -> list[dict]:
-    """The same tab's save n delivered after its save n+1 must be refused (no regression):
+    """The same tab's save n delivered after its save n+1 must be refused (no regression), and an
+    over-long save is refused whole:
     * overtaken: save n is held in the network (all but its last byte sent), save n+1 with the
       same base is sent and acknowledged, then save n arrives;
     * replayed: saves n and n+1 are acknowledged in order, then save n arrives again."""
@@ -360,6 +361,25 @@ def reorder_checks(clients: dict, students: list[dict], assignment: int, conn, c
                 "ok": ok,
             }
         )
+    # An over-long save (one character past the 20,000 limit) is refused whole: 422, nothing stored.
+    student = students[0]
+    client = clients[student["username"]]
+    answer = student["answers"][0]["id"]
+    (before,) = db_answers(conn, [answer]).values()
+    too_long = client.post(
+        save_path(assignment, answer),
+        {"text": (MARKER + " " + "x" * 20_000)[:20_001], "version": before[0]},
+        headers=HTMX,
+    )
+    (after,) = db_answers(conn, [answer]).values()
+    checks.append(
+        {
+            "answer": answer,
+            "case": "too long",
+            "statuses": [too_long.status],
+            "ok": too_long.status == 422 and too_long.json().get("error") == "invalid" and after == before,
+        }
+    )
     return checks
 
 
