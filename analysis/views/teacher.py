@@ -97,6 +97,13 @@ def _exercise_sources(exercise):
     return [link.source for link in links]
 
 
+def _query_id(request, key) -> int | None:
+    """An id from the query string, or None. ``str.isdigit()`` is not enough: "²" is a digit
+    that ``int()`` refuses (a 500), and a very long number would be too."""
+    raw = request.GET.get(key, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 # --- Dashboard -----------------------------------------------------------------------
 
 
@@ -316,8 +323,8 @@ def _exercise_list():
 def assignment_create(request):
     initial = {"opens_at": timezone.localtime().replace(second=0, microsecond=0)}
     for name, key in (("exercise", "exercise"), ("classroom", "class")):
-        if request.GET.get(key, "").isdigit():
-            initial[name] = int(request.GET[key])
+        if (value := _query_id(request, key)) is not None:
+            initial[name] = value
     form = AssignmentForm(request.POST or None, teacher=request.user, initial=initial)
     if form.is_valid():
         assignment = form.save(commit=False)
@@ -981,8 +988,8 @@ def assignment_insight(request, pk):
     assignment = _assignment(request, pk)
     questions = _questions(assignment)
     focus = None
-    if request.GET.get("question", "").isdigit():
-        focus = next((q for q in questions if q.pk == int(request.GET["question"])), None)
+    if (question_id := _query_id(request, "question")) is not None:
+        focus = next((q for q in questions if q.pk == question_id), None)
     heat = marking.evidence_heat(assignment, focus)
     students = Submission.objects.filter(assignment=assignment).count()
     sources = _exercise_sources(assignment.exercise)

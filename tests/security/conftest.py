@@ -74,7 +74,7 @@ def fuzz_settings(**overrides):
 # --- The world ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(repr=False)
 class World:
     users: dict[str, User]
     class_a: Classroom
@@ -92,6 +92,9 @@ class World:
     bank_b: CommentBankEntry
     source_slug: str
     texts: dict[str, str] = field(default_factory=dict)  # field key -> the text stored there
+
+    def __repr__(self):
+        return f"World(class_a={self.class_a.pk}, class_b={self.class_b.pk})"
 
     def user(self, principal: str) -> User | None:
         return self.users.get(principal)
@@ -350,18 +353,33 @@ def log_secrets(*values: str) -> None:
             _SECRETS.add(value)
 
 
+DYNAMIC_FIELDS = ("path", "user_id", "request_id", "username_hash")
+
+
 class _Collector(logging.Handler):
     def __init__(self):
         super().__init__(level=logging.DEBUG)
         self.lines: list[str] = []
-        from config.logging import JsonFormatter
+        self.records: list[logging.LogRecord] = []
 
-        self.json = JsonFormatter()
+    def security(self, **match) -> list[logging.LogRecord]:
+        """The structured security records so far, optionally only those with these fields."""
+        return [
+            r
+            for r in self.records
+            if r.name == "provenance.security" and all(getattr(r, k, None) == v for k, v in match.items())
+        ]
 
     def emit(self, record):
+        """Keep what a record carries from outside the code: its arguments, the request fields
+        and, except for our own fixed-wording security records, the formatted message. (Not the
+        JSON keys or fixed wording: fuzzed text may happen to equal them, which is no leak.)"""
+        self.records.append(record)
         try:
-            self.lines.append(self.json.format(record))
-            self.lines.append(record.getMessage())
+            self.lines += [str(arg) for arg in (record.args or ())] if isinstance(record.args, tuple) else []
+            self.lines += [str(getattr(record, name)) for name in DYNAMIC_FIELDS if hasattr(record, name)]
+            if record.name != "provenance.security":
+                self.lines.append(record.getMessage())
             if record.exc_info:
                 self.lines.append(logging.Formatter().formatException(record.exc_info))
         except Exception:  # pragma: no cover - a broken record is itself worth seeing
@@ -375,6 +393,7 @@ def no_secrets_in_logs():
     loggers = [logging.getLogger(), logging.getLogger("provenance.security")]
     for logger in loggers:
         logger.addHandler(collector)
+    # Some loggers (django.request, axes) only pass on warnings: see everything they do pass.
     yield collector
     for logger in loggers:
         logger.removeHandler(collector)

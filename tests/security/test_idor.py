@@ -323,6 +323,22 @@ def test_assignment_list_shows_exactly_own_assignments(world, principal):
     assert _ids(html, r"/learn/assignments/(\d+)/") == own
 
 
+@pytest.mark.parametrize("principal", ["a1", "a2", "b"])
+def test_my_data_download_holds_exactly_own_work(world, principal):
+    user = world.users[principal]
+    response = client_for(world, principal).get(reverse("learn:my-data"))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["account"]["username"] == user.username
+    answers = {a["text"] for work in data["work"] for a in work["answers"]}
+    assert answers == set(Response.objects.filter(submission__student=user).values_list("text", flat=True))
+    others = Response.objects.exclude(submission__student=user).values_list("text", flat=True)
+    assert not answers & set(others) - {""}
+    assert {c["name"] for c in data["classes"]} == set(
+        Classroom.objects.filter(enrollments__student=user).values_list("name", flat=True)
+    )
+
+
 @pytest.mark.parametrize("principal", ["teacher_a", "teacher_b", "admin"])
 def test_dashboard_shows_exactly_own_classes_and_assignments(world, principal):
     user = world.users[principal]

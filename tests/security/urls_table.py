@@ -166,6 +166,7 @@ ROWS = [
     # --- Students (/learn/) -----------------------------------------------------------------
     Row("learn:assignment-list", "student", A("a1", "a2", "b"), htmx=True),
     Row("learn:csrf", "student", A("a1", "a2", "b"), htmx=True),
+    Row("learn:my-data", "student", A("a1", "a2", "b")),
     Row(
         "learn:workspace",
         "student",

@@ -1,0 +1,243 @@
+"""T5: security headers on every response of the permission matrix, the admin's pages and the
+error pages; production settings pass ``check --deploy``; cookies are ``__Host-`` and Secure in
+production; logging out tells the browser to clear what it kept.
+"""
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from tests.security import matrix
+from tests.security.conftest import PASSWORD, client_for
+from tests.security.html_audit import injected_markup, response_nonce
+from tests.security.test_permission_matrix import STAFF_PAGES
+from tests.security.urls_table import ROWS
+
+pytestmark = pytest.mark.django_db
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
+
+
+def _policy(header: str) -> dict[str, list[str]]:
+    directives = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0]] = words[1:]
+    return directives
+
+
+def header_problems(recorded: matrix.Recorded) -> list[str]:
+    headers = {k.lower(): v for k, v in recorded.headers.items()}
+    problems = []
+    csp = headers.get("content-security-policy")
+    if not csp:
+        problems.append("no enforced Content-Security-Policy")
+    else:
+        policy = _policy(csp)
+        script_src = policy.get("script-src", policy.get("default-src", []))
+        if not script_src:
+            problems.append("CSP without script-src")
+        if {"'unsafe-inline'", "'unsafe-eval'", "*", "data:", "http:", "https:"} & set(script_src):
+            problems.append(f"CSP script-src too loose: {script_src}")
+        if (
+            recorded.body
+            and "<script" in recorded.body
+            and not any(v.startswith("'nonce-") for v in script_src)
+        ):
+            problems.append("an HTML page with scripts but no nonce in script-src")
+        if "'unsafe-inline'" in policy.get("style-src", []):
+            problems.append("CSP style-src allows unsafe-inline")
+        if policy.get("object-src") != ["'none'"]:
+            problems.append(f"object-src is {policy.get('object-src')}")
+        if not policy.get("base-uri") or not set(policy["base-uri"]) <= {"'none'", "'self'"}:
+            problems.append(f"base-uri is {policy.get('base-uri')}")
+        if policy.get("frame-ancestors") != ["'none'"]:
+            problems.append(f"frame-ancestors is {policy.get('frame-ancestors')}")
+    if headers.get("x-content-type-options") != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if headers.get("referrer-policy") not in REFERRER_POLICIES:
+        problems.append(f"Referrer-Policy is {headers.get('referrer-policy')!r}")
+    if headers.get("cross-origin-opener-policy") != "same-origin":
+        problems.append(f"COOP is {headers.get('cross-origin-opener-policy')!r}")
+    if headers.get("x-frame-options") != "DENY":
+        problems.append("no X-Frame-Options: DENY")
+    if "permissions-policy" not in headers:
+        problems.append("no Permissions-Policy")
+    if recorded.authenticated and "no-store" not in headers.get("cache-control", ""):
+        problems.append(
+            f"signed-in response without Cache-Control: no-store ({headers.get('cache-control')!r})"
+        )
+    if recorded.body:
+        problems += injected_markup(recorded.body, response_nonce(_Headers(recorded.headers)))
+    return [f"{recorded.label} ({recorded.status}): {p}" for p in problems]
+
+
+class _Headers(dict):
+    def get(self, key, default=None):
+        return next((v for k, v in self.items() if k.lower() == key.lower()), default)
+
+
+def _matrix_recordings(world):
+    """What the permission matrix recorded in this run; rows it has not run (e.g. when this
+    module runs first or alone) are run here."""
+    done = {r.label.split(" as ")[0].split(" ")[-1] for r in matrix.RECORDED}
+    for row in ROWS:
+        if row.name not in done:
+            matrix.record(matrix.run_row(world, row))
+    return matrix.RECORDED
+
+
+def test_every_matrix_response_carries_the_security_headers(world):
+    recordings = _matrix_recordings(world)
+    assert len(recordings) >= 8 * len(ROWS) * 2
+    assert {r.label.split(" as ")[0].split(" ")[-1] for r in recordings} >= {row.name for row in ROWS}
+    problems = [p for recorded in recordings for p in header_problems(recorded)]
+    assert not problems, "\n".join(problems[:80])
+
+
+def _record(response, label):
+    user = getattr(response.wsgi_request, "user", None)
+    return matrix.Recorded(
+        label=label,
+        authenticated=bool(user is not None and user.is_authenticated),
+        status=response.status_code,
+        headers=dict(response.headers),
+        content_type=response.get("Content-Type", ""),
+        body=response.content.decode("utf-8", "replace")
+        if "html" in response.get("Content-Type", "")
+        else "",
+    )
+
+
+def test_admin_and_error_pages_carry_the_security_headers(world):
+    admin = client_for(world, "admin")
+    recordings = [_record(admin.get(reverse(name)), name) for name in STAFF_PAGES]
+    pupil = client_for(world, "a1")
+    recordings.append(_record(pupil.get("/no/such/page/"), "404 page"))
+    recordings.append(_record(pupil.get(reverse("teach:dashboard")), "404 for the wrong role"))
+    csrf_client = client_for(world, "a1", enforce_csrf_checks=True)
+    recordings.append(_record(csrf_client.post(reverse("accounts:join"), {}), "CSRF failure page"))
+    problems = [p for recorded in recordings for p in header_problems(recorded)]
+    assert not problems, "\n".join(problems)
+    assert recordings[-1].status == 403
+
+
+def test_logout_tells_the_browser_to_clear_site_data(world):
+    client = client_for(world, "a2")
+    response = client.post(reverse("accounts:logout"))
+    assert response.status_code == 302
+    cleared = {part.strip() for part in response["Clear-Site-Data"].split(",")}
+    assert {'"cache"', '"storage"'} <= cleared
+    assert client.get(reverse("learn:assignment-list")).status_code == 302  # and the session is gone
+
+
+# --- Production settings, in a separate process with production environment variables -------------
+
+
+def _production_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DJANGO_ALLOWED_HOSTS="provenance.example.org",
+        DJANGO_LOG_LEVEL="ERROR",
+        **extra,
+    )
+    return env
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = _production_env()
+    del env["DJANGO_SECRET_KEY"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+PRINT_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings as s
+names = [
+    "DEBUG", "SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SAMESITE", "SESSION_COOKIE_DOMAIN",
+    "CSRF_COOKIE_DOMAIN", "SESSION_COOKIE_PATH", "CSRF_COOKIE_PATH", "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS", "SECURE_PROXY_SSL_HEADER", "SECURE_CSP_REPORT_ONLY", "CACHES", "SESSION_ENGINE",
+]
+print(json.dumps({n: getattr(s, n) for n in names}, default=str))
+"""
+
+
+def test_production_cookies_are_host_prefixed_and_secure():
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=BASE_DIR,
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    prod = json.loads(result.stdout)
+    assert prod["DEBUG"] is False
+    for kind in ("SESSION", "CSRF"):
+        # A __Host- cookie is only accepted by browsers when Secure, with Path=/ and no Domain.
+        assert prod[f"{kind}_COOKIE_NAME"].startswith("__Host-")
+        assert prod[f"{kind}_COOKIE_SECURE"] is True
+        assert prod[f"{kind}_COOKIE_DOMAIN"] is None
+        assert prod[f"{kind}_COOKIE_PATH"] == "/"
+        assert prod[f"{kind}_COOKIE_SAMESITE"] in ("Lax", "Strict")
+    assert prod["SESSION_COOKIE_HTTPONLY"] is True
+    assert prod["SECURE_SSL_REDIRECT"] is True
+    assert int(prod["SECURE_HSTS_SECONDS"]) >= 31_536_000
+    assert not prod["SECURE_CSP_REPORT_ONLY"], "production enforces the CSP, it does not only report"
+
+
+def test_login_sets_host_prefixed_cookies_under_production_cookie_settings(world, settings):
+    settings.SESSION_COOKIE_NAME = "__Host-sessionid"
+    settings.CSRF_COOKIE_NAME = "__Host-csrftoken"
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    client = client_for(world, "anonymous", slot=2)
+    page = client.get(reverse("accounts:login"))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "pupil_a1", "password": PASSWORD, "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+    for name in ("__Host-sessionid", "__Host-csrftoken"):
+        cookie = response.cookies[name] if name in response.cookies else page.cookies[name]
+        assert cookie["secure"] and cookie["path"] == "/" and not cookie["domain"], name
+        assert cookie["samesite"] in ("Lax", "Strict"), name
+    assert response.cookies["__Host-sessionid"]["httponly"]
+    assert settings.SESSION_COOKIE_NAME != "sessionid"
