@@ -139,6 +139,7 @@ def response_save(request: HtmxHttpRequest, assignment_id: int, response_id: int
     form = AnswerSaveForm(request.POST)
     try:
         if not form.is_valid():
+            _own_response_or_404(request, assignment_id, response_id)
             raise work.AnswerRejected(form_error_message(form))
         saved = work.response_save(
             response_id=response_id,
@@ -174,6 +175,15 @@ def response_save(request: HtmxHttpRequest, assignment_id: int, response_id: int
         )
     messages.success(request, _("Answer saved."))
     return redirect(_workspace_url(assignment_id, f"response-{response_id}"))
+
+
+def _own_response_or_404(request, assignment_id: int, response_id: int) -> None:
+    """On the refusal path only (the happy path's service call does this lookup itself):
+    a malformed body for someone else's answer is a 404, like any other request for it."""
+    if not Response.objects.filter(
+        pk=response_id, submission__student=request.user, submission__assignment_id=assignment_id
+    ).exists():
+        raise Http404
 
 
 def _clock(moment) -> str:
@@ -222,6 +232,7 @@ def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int)
     form = EvidenceForm(request.POST)
     try:
         if not form.is_valid():
+            _own_response_or_404(request, assignment_id, response_id)
             raise work.EvidenceRejected(_("That selection could not be read. Select the words again."))
         evidence, created = work.evidence_add(
             response_id=response_id,
@@ -258,6 +269,11 @@ def evidence_delete(request: HtmxHttpRequest, assignment_id: int, response_id: i
     except (Response.DoesNotExist, Evidence.DoesNotExist) as missing:
         raise Http404 from missing
     except work.WorkClosed as closed:
+        # Someone else's quotation is not there for this pupil, closed work or not.
+        if not Evidence.objects.filter(
+            pk=evidence_id, response_id=response_id, response__submission__student=request.user
+        ).exists():
+            raise Http404 from closed
         return _refused(request, assignment_id, closed.message, 409)
     message = _("Quotation removed from question %(n)s.") % {"n": evidence.response.question.number}
     return _evidence_reply(request, evidence=evidence, message=message)

@@ -242,18 +242,9 @@ def _variants(row):
     return pairs
 
 
-EVIDENCE_DELETE_ORDER = pytest.mark.xfail(
-    strict=True,
-    reason="student side: a pupil whose own work is handed in gets 409 (not 404) for another pupil's "
-    "evidence id on their own answer — the closed-work check runs before the evidence lookup. Nothing "
-    "leaks (a missing id gets the same 409) and nothing is deleted; see the report.",
-)
-
-
 def _sweep_params():
     for sweep in SWEEPS:
-        marks = [EVIDENCE_DELETE_ORDER] if sweep.name == "learn:evidence-delete" else []
-        yield pytest.param(sweep, id=sweep.name, marks=marks)
+        yield pytest.param(sweep, id=sweep.name)
 
 
 def fingerprint():
@@ -465,12 +456,6 @@ def test_evidence_from_a_passage_of_another_exercise_is_refused(world):
     assert answer.evidence.count() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="student side: learn:response-save and learn:evidence-add validate the body before looking "
-    "up the answer, so a malformed body for another pupil's answer gets 422 instead of 404 (the same 422 "
-    "for every id, so nothing leaks); see the report.",
-)
 def test_malformed_body_for_another_pupils_answer_is_404(world):
     client = client_for(world, "b")
     foreign = world.response(world.sub_a2, 1)
