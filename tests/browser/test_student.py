@@ -389,3 +389,63 @@ def test_workspace_fits_a_320_pixel_screen(page, live_server, world):
     open_workspace(page, live_server, world)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+
+
+# --- More ways to lose a connection (QUALITY.md T10) -----------------------------------------
+
+
+def test_network_drop_keeps_the_text_and_saves_when_back_online(context, page, live_server, world):
+    login(page, live_server, "nadia")
+    open_workspace(page, live_server, world)
+    box = answer_box(page, 1)
+    status = question(page, 1).locator(".save-status")
+    context.set_offline(True)
+    box.fill("Typed while the school wifi was down.")
+    expect(status).to_contain_text("Not saved", timeout=SAVE_WAIT)
+    assert stored(world, 1).text == ""
+    context.set_offline(False)
+    box.press("End")
+    box.type(" Back online.")
+    expect(status).to_contain_text("Saved", timeout=40_000)
+    assert stored(world, 1).text == "Typed while the school wifi was down. Back online."
+
+
+def test_server_restart_mid_answer_is_retried_until_it_lands(page, live_server, world):
+    login(page, live_server, "nadia")
+    open_workspace(page, live_server, world)
+    box = answer_box(page, 1)
+    status = question(page, 1).locator(".save-status")
+
+    # While the server restarts, the proxy in front of it answers 502.
+    def bad_gateway(route):
+        route.fulfill(status=502, body="Bad gateway")
+
+    page.route("**/save/", bad_gateway)
+    box.fill("Written during a restart.")
+    expect(status).to_contain_text("Not saved — retrying", timeout=SAVE_WAIT)
+    page.unroute("**/save/", bad_gateway)
+    expect(status).to_contain_text("Saved", timeout=40_000)
+    assert stored(world, 1).text == "Written during a restart."
+
+
+def test_logging_out_in_another_tab_keeps_the_text_and_saves_after_logging_back_in(
+    context, page, live_server, world
+):
+    login(page, live_server, "nadia")
+    open_workspace(page, live_server, world)
+    other = context.new_page()
+    other.goto(f"{live_server.url}/learn/")
+    other.get_by_role("button", name="Log out").click()
+    expect(other).to_have_url(re.compile(r"/accounts/login/"))
+
+    page.bring_to_front()
+    box = answer_box(page, 1)
+    box.fill("Typed after logging out elsewhere.")
+    status = question(page, 1).locator(".save-status")
+    expect(status).to_contain_text("session has ended", timeout=SAVE_WAIT)
+    expect(box).to_have_value("Typed after logging out elsewhere.")
+
+    login(other, live_server, "nadia")
+    page.bring_to_front()
+    expect(status).to_contain_text("Saved", timeout=40_000)
+    assert stored(world, 1).text == "Typed after logging out elsewhere."
