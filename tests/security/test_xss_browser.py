@@ -10,7 +10,7 @@ installed before any page script runs), no request that the app itself would not
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import browser, context, login, page, playwright_instance  # noqa: F401
+from tests.browser.conftest import login
 from tests.security.conftest import PASSWORD, build_world
 from tests.security.test_xss import PAYLOADS
 
@@ -91,7 +91,7 @@ def _poke(tab):
 
 
 @pytest.mark.parametrize("offset", [0, 5])
-def test_worst_payloads_do_nothing_in_the_browser(page, live_server, offset):  # noqa: F811
+def test_worst_payloads_do_nothing_in_the_browser(page, live_server, offset):
     world = _worst_world(offset)
     watch = Watch(page, live_server.url)
     workspace = f"{live_server.url}/learn/assignments/{world.assignment_a.pk}/"
