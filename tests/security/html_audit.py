@@ -7,6 +7,7 @@ an injected payload or a regression that the CSP would block in the browser anyw
 """
 
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "poster", "xlink:href", "hx-get", "hx-post"}
@@ -77,3 +78,93 @@ def injected_markup(html: str, nonce: str | None) -> list[str]:
     audit.feed(html)
     audit.close()
     return audit.problems
+
+
+# --- Security headers (T5) -----------------------------------------------------------------
+
+REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
+
+
+@dataclass
+class Recorded:
+    """What the header check needs from a response."""
+
+    label: str
+    authenticated: bool
+    status: int
+    headers: dict
+    content_type: str
+    body: str
+
+    @classmethod
+    def of(cls, response, label: str) -> "Recorded":
+        user = getattr(response.wsgi_request, "user", None)
+        content_type = response.get("Content-Type", "")
+        return cls(
+            label=label,
+            authenticated=bool(user is not None and user.is_authenticated),
+            status=response.status_code,
+            headers=dict(response.headers),
+            content_type=content_type,
+            body=response.content.decode("utf-8", "replace") if "html" in content_type else "",
+        )
+
+
+def _policy(header: str) -> dict[str, list[str]]:
+    directives = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0]] = words[1:]
+    return directives
+
+
+def header_problems(recorded: Recorded) -> list[str]:
+    headers = {k.lower(): v for k, v in recorded.headers.items()}
+    problems = []
+    csp = headers.get("content-security-policy")
+    if not csp:
+        problems.append("no enforced Content-Security-Policy")
+    else:
+        policy = _policy(csp)
+        script_src = policy.get("script-src", policy.get("default-src", []))
+        if not script_src:
+            problems.append("CSP without script-src")
+        if {"'unsafe-inline'", "'unsafe-eval'", "*", "data:", "http:", "https:"} & set(script_src):
+            problems.append(f"CSP script-src too loose: {script_src}")
+        if (
+            recorded.body
+            and "<script" in recorded.body
+            and not any(v.startswith("'nonce-") for v in script_src)
+        ):
+            problems.append("an HTML page with scripts but no nonce in script-src")
+        if "'unsafe-inline'" in policy.get("style-src", []):
+            problems.append("CSP style-src allows unsafe-inline")
+        if policy.get("object-src") != ["'none'"]:
+            problems.append(f"object-src is {policy.get('object-src')}")
+        if not policy.get("base-uri") or not set(policy["base-uri"]) <= {"'none'", "'self'"}:
+            problems.append(f"base-uri is {policy.get('base-uri')}")
+        if policy.get("frame-ancestors") != ["'none'"]:
+            problems.append(f"frame-ancestors is {policy.get('frame-ancestors')}")
+    if headers.get("x-content-type-options") != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if headers.get("referrer-policy") not in REFERRER_POLICIES:
+        problems.append(f"Referrer-Policy is {headers.get('referrer-policy')!r}")
+    if headers.get("cross-origin-opener-policy") != "same-origin":
+        problems.append(f"COOP is {headers.get('cross-origin-opener-policy')!r}")
+    if headers.get("x-frame-options") != "DENY":
+        problems.append("no X-Frame-Options: DENY")
+    if "permissions-policy" not in headers:
+        problems.append("no Permissions-Policy")
+    if recorded.authenticated and "no-store" not in headers.get("cache-control", ""):
+        problems.append(
+            f"signed-in response without Cache-Control: no-store ({headers.get('cache-control')!r})"
+        )
+    if recorded.body:
+        problems += injected_markup(recorded.body, response_nonce(_Headers(recorded.headers)))
+    return [f"{recorded.label} ({recorded.status}): {p}" for p in problems]
+
+
+class _Headers(dict):
+    def get(self, key, default=None):
+        return next((v for k, v in self.items() if k.lower() == key.lower()), default)

@@ -81,37 +81,3 @@ def problem(cell: Cell) -> str | None:
     elif (kind, status) in (("not-found", 404), ("method", 405)):
         return None
     return str(cell)
-
-
-# --- What T5 (headers) reads: a slim copy of every matrix response -------------------------
-
-
-@dataclass
-class Recorded:
-    label: str
-    authenticated: bool
-    status: int
-    headers: dict
-    content_type: str
-    body: str
-
-
-RECORDED: list[Recorded] = []
-
-
-def record(cells) -> None:
-    for cell in cells:
-        response = cell.response
-        content_type = response.get("Content-Type", "")
-        body = response.content.decode("utf-8", "replace") if "html" in content_type else ""
-        RECORDED.append(
-            Recorded(
-                label=f"{cell.method}{' htmx' if cell.htmx else ''} {cell.row.name} as {cell.principal}",
-                authenticated=bool(getattr(response.wsgi_request, "user", None))
-                and response.wsgi_request.user.is_authenticated,
-                status=response.status_code,
-                headers=dict(response.headers),
-                content_type=content_type,
-                body=body,
-            )
-        )

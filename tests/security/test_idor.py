@@ -242,11 +242,6 @@ def _variants(row):
     return pairs
 
 
-def _sweep_params():
-    for sweep in SWEEPS:
-        yield pytest.param(sweep, id=sweep.name)
-
-
 def fingerprint():
     """What a refused request must not change: counts and versions of everyone's work."""
     return (
@@ -262,7 +257,7 @@ def fingerprint():
     )
 
 
-@pytest.mark.parametrize("sweep", list(_sweep_params()))
+@pytest.mark.parametrize("sweep", SWEEPS, ids=lambda sweep: sweep.name)
 def test_ids_of_other_classes_and_pupils_answer_404(world, sweep):
     row = ROWS_BY_NAME[sweep.name]
     problems, count = [], 0

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from tests.security import matrix
 from tests.security.conftest import LOGGED_OUT, PRINCIPALS, client_for
+from tests.security.html_audit import Recorded, header_problems
 from tests.security.urls_table import ROWS, ROWS_BY_NAME, url_names
 
 pytestmark = pytest.mark.django_db
@@ -29,10 +30,12 @@ def test_every_url_has_a_matrix_row():
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.name)
 def test_matrix_row(world, row):
     cells = matrix.run_row(world, row)
-    matrix.record(cells)
+    assert len(cells) == len(PRINCIPALS) * len(matrix.requests_for(row))
     problems = [p for p in map(matrix.problem, cells) if p]
     assert not problems, "\n".join(problems)
-    assert len(cells) == len(PRINCIPALS) * len(matrix.requests_for(row))
+    # T5: every one of these responses carries the security headers (test_headers.py).
+    headers = [p for cell in cells for p in header_problems(Recorded.of(cell.response, str(cell)))]
+    assert not headers, "\n".join(headers)
 
 
 # --- The admin site: staff only ------------------------------------------------------------

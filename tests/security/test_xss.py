@@ -314,20 +314,6 @@ def pages(world):
         NAMES("a1"),
     )
     yield (
-        "admin enrolments",
-        "admin",
-        reverse("admin:accounts_enrollment_changelist"),
-        False,
-        NAMES("a1", "a2", "b"),
-    )
-    yield (
-        "admin assignments",
-        "admin",
-        reverse("admin:analysis_assignment_changelist"),
-        False,
-        {"exercise.title"},
-    )
-    yield (
         "admin submissions",
         "admin",
         reverse("admin:analysis_submission_changelist"),
@@ -342,7 +328,6 @@ def pages(world):
         {"sub_a1.overall_comment"} | A1_ANSWERS,
     )
     response = world.response(world.sub_a1, 1)
-    yield "admin answers", "admin", reverse("admin:analysis_response_changelist"), False, NAMES("a1", "a2")
     yield (
         "admin answer",
         "admin",
@@ -353,7 +338,6 @@ def pages(world):
             "passage.text",
         },
     )
-    yield "admin marks", "admin", reverse("admin:analysis_mark_changelist"), False, NAMES("a1")
     yield (
         "admin mark",
         "admin",
@@ -365,13 +349,6 @@ def pages(world):
         "admin comment bank",
         "admin",
         reverse("admin:analysis_commentbankentry_changelist"),
-        False,
-        {"bank_a.text"},
-    )
-    yield (
-        "admin comment",
-        "admin",
-        reverse("admin:analysis_commentbankentry_change", args=[world.bank_a.pk]),
         False,
         {"bank_a.text"},
     )
@@ -406,6 +383,7 @@ def test_payloads_render_inert_everywhere(run):
                 problems.append(f"{label}: teacher-only {key} shown to a student")
         for finding in injected_markup(html, response_nonce(response)):
             problems.append(f"{label}: {finding}")
+    problems += csv_problems(world)
     assert not unseen, f"writable fields that no page in the list is expected to show: {unseen}"
     assert not problems, f"run {run}:\n" + "\n".join(problems)
 
@@ -428,19 +406,22 @@ def _without_json_data(html: str) -> tuple[str, list[str]]:
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("run", range(0, RUNS, 3))
-def test_csv_export_neutralises_formulas(run):
-    world = payload_world(run)
-    response = client_for(world, "teacher_a").get(
-        reverse("teach:assignment-export", args=[world.assignment_a.pk])
-    )
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
+def csv_problems(world) -> list[str]:
+    """The marks export: no cell a spreadsheet would run as a formula; the names still there."""
+    url = reverse("teach:assignment-export", args=[world.assignment_a.pk])
+    response = client_for(world, "teacher_a").get(url)
+    if response.status_code != 200 or not response["Content-Type"].startswith("text/csv"):
+        return [f"CSV export: {response.status_code} {response['Content-Type']}"]
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    live = [cell for row in rows for cell in row if cell.startswith(FORMULA_TRIGGERS)]
-    assert not live, f"cells a spreadsheet would run: {live}"
+    problems = [
+        f"CSV export: live formula {cell[:40]!r}"
+        for row in rows
+        for cell in row
+        if cell.startswith(FORMULA_TRIGGERS)
+    ]
     names = {row[0] for row in rows[1:]}
     for who in ("a1", "a2"):
         display = world.users[who].display_name
-        assert display in names or f"'{display}" in names, f"{who}'s name is missing from the export"
+        if display not in names and f"'{display}" not in names:
+            problems.append(f"CSV export: {who}'s name is missing")
+    return problems
