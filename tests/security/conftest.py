@@ -1,8 +1,9 @@
 """The security battery's shared world: two classes, their teachers and pupils, a site admin
 and an inactive pupil, with work in every state (QUALITY.md T1-T7, T13).
 
-``build_world(text=...)`` lets the XSS tests put a payload in every user- or admin-writable
-text field of the same world the permission matrix uses.
+``build_world(text=...)`` (or ``retext(world, text)`` on a built one) lets the XSS tests put
+a payload in every user- or admin-writable text field of the same world the permission
+matrix uses.
 
 Every test in this folder also checks its own log output: nothing registered with
 ``log_secrets`` (passwords, XSS payloads, fuzzed text) may appear in any log record.
@@ -11,6 +12,7 @@ Every test in this folder also checks its own log output: nothing registered wit
 import logging
 import os
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -92,15 +94,13 @@ class World:
     bank_b: CommentBankEntry
     source_slug: str
     texts: dict[str, str] = field(default_factory=dict)  # field key -> the text stored there
+    slots: dict[str, tuple] = field(default_factory=dict)  # field key -> (model, field name)
 
     def __repr__(self):
         return f"World(class_a={self.class_a.pk}, class_b={self.class_b.pk})"
 
     def user(self, principal: str) -> User | None:
         return self.users.get(principal)
-
-    def responses(self, submission) -> list[Response]:
-        return list(submission.responses.select_related("question").order_by("question__position"))
 
     def response(self, submission, position=1) -> Response:
         return submission.responses.get(question__position=position)
@@ -112,8 +112,7 @@ class World:
         return exercise.questions.get(position=position)
 
     def passage(self, exercise, source_index=0, position=1) -> Passage:
-        source = exercise.exercise_sources.order_by("position")[source_index].source
-        return source.passages.get(position=position)
+        return _passage(exercise, source_index, position)
 
 
 def _limit(model, name: str, value: str) -> str:
@@ -126,10 +125,12 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
     """The two-class world. ``text(key, default)`` chooses the text stored in each writable
     field (the XSS tests put payloads there); the chosen values are kept in ``world.texts``."""
     texts: dict[str, str] = {}
+    slots: dict[str, tuple] = {}
 
     def put(key, model, name, default):
         value = _limit(model, name, text(key, default) if text else default)
         texts[key] = value
+        slots[key] = (model, name)
         return value
 
     def person(key, username, maker, **extra):
@@ -286,7 +287,76 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
         bank_b=bank_b,
         source_slug=first_source.slug,
         texts=texts,
+        slots=slots,
     )
+
+
+SOURCE_TEXTS = (
+    "title",
+    "author",
+    "date_text",
+    "publication",
+    "kind",
+    "audience",
+    "provenance",
+    "context",
+    "citation",
+    "translation",
+)
+
+
+def retext(world: World, text: Callable[[str, str], str]) -> None:
+    """Put new texts in every writable field of an existing world, as ``build_world(text)``
+    would have, in a few UPDATEs (the XSS runs share one world instead of building 31)."""
+    values = {
+        key: _limit(model, name, text(key, world.texts[key])) for key, (model, name) in world.slots.items()
+    }
+    v = values.__getitem__
+    for who in ("a1", "a2", "b", "teacher_a", "teacher_b"):
+        User.objects.filter(pk=world.users[who].pk).update(
+            first_name=v(f"{who}.first_name"), last_name=v(f"{who}.last_name")
+        )
+    Classroom.objects.filter(pk=world.class_a.pk).update(name=v("class_a.name"))
+    questions = {q.position: q for q in world.exercise_a.questions.all()}
+    Level.objects.filter(scheme_id=questions[1].mark_scheme_id, number=2).update(
+        descriptor=v("level.descriptor")
+    )
+    Exercise.objects.filter(pk=world.exercise_a.pk).update(
+        title=v("exercise.title"), summary=v("exercise.summary"), instructions=v("exercise.instructions")
+    )
+    source = world.exercise_a.exercise_sources.order_by("position").first().source
+    Source.objects.filter(pk=source.pk).update(**{name: v(f"source.{name}") for name in SOURCE_TEXTS})
+    GlossaryTerm.objects.filter(source=source).update(
+        term=v("glossary.term"), definition=v("glossary.definition")
+    )
+    Passage.objects.filter(source=source, position=0).update(
+        text=f"Plain opening words about the {v('glossary.term')} and more."
+    )
+    cited = source.passages.get(position=1)
+    Passage.objects.filter(pk=cited.pk).update(label=v("passage.label"), text=v("passage.text"))
+    Evidence.objects.filter(passage=cited).update(
+        start=0, end=len(v("passage.text")), quote=v("passage.text")
+    )
+    for n, question in questions.items():
+        fields = {"prompt": v(f"q{n}.prompt")}
+        if n == 1:
+            fields.update(
+                hints=[v("q1.hint"), *question.hints[1:]],
+                sentence_starters=[v("q1.starter")],
+                indicative_content=v("q1.indicative"),
+                model_answer=v("q1.model"),
+            )
+        Question.objects.filter(pk=question.pk).update(**fields)
+        for who, submission in (("a1", world.sub_a1), ("a2", world.sub_a2)):
+            Response.objects.filter(submission=submission, question=question).update(
+                text=v(f"{who}.answer{n}")
+            )
+    Submission.objects.filter(pk=world.sub_a1.pk).update(overall_comment=v("sub_a1.overall_comment"))
+    Mark.objects.filter(response__submission=world.sub_a1, response__question=questions[1]).update(
+        comment=v("mark.comment")
+    )
+    CommentBankEntry.objects.filter(pk=world.bank_a.pk).update(text=v("bank_a.text"))
+    world.texts = values
 
 
 def _passage(exercise, source_index, position) -> Passage:
@@ -294,15 +364,20 @@ def _passage(exercise, source_index, position) -> Passage:
     return source.passages.get(position=position)
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker) -> World:
+@contextmanager
+def module_world(django_db_blocker, **options):
     """One world per test module, built once inside a transaction that is rolled back when
     the module is done. Each test still runs in its own savepoint (``django_db``), so what a
     test changes is undone before the next one starts."""
     with django_db_blocker.unblock(), transaction.atomic():
-        world = build_world()
-        yield world
+        yield build_world(**options)
         transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker) -> World:
+    with module_world(django_db_blocker) as world:
+        yield world
 
 
 _CLIENTS: dict[tuple, Client] = {}

@@ -6,12 +6,14 @@ Each case is checked against a control: the same request with the session's own 
 past the CSRF check, so a 403 really is the token's doing.
 """
 
+from urllib.parse import urlencode
+
 import pytest
 from django.conf import settings
 from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
 from django.urls import reverse
 
-from tests.security.conftest import PRINCIPALS, client_for, rolled_back
+from tests.security.conftest import PASSWORD, PRINCIPALS, client_for, rolled_back
 from tests.security.urls_table import POST_ROWS
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +106,29 @@ def test_admin_posts_need_a_csrf_token(world, name, args):
         url = reverse(name, args=args(world))
         assert client.post(url, {}).status_code == 403
         assert client.post(url, {"csrfmiddlewaretoken": foreign}).status_code == 403
+
+
+# --- Redirects after log-in stay on this site (ASVS 5.1.5) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "https:evil.example",
+        "javascript:alert(1)",
+    ],
+)
+def test_login_never_redirects_off_site(world, target):
+    with rolled_back():
+        client = client_for(world, "anonymous")
+        response = client.post(
+            reverse("accounts:login") + "?" + urlencode({"next": target}),
+            {"username": "pupil_a1", "password": PASSWORD, "next": target},
+        )
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\")), location
+    assert "evil" not in location and "javascript" not in location

@@ -91,6 +91,15 @@ def adversarial(limit: int):
     )
 
 
+@pytest.fixture
+def logged_in(world):
+    """Signed-in clients for one test: logging in once, not once per example (every example
+    runs inside the test's transaction and rolls its own changes back)."""
+    # Logged in here, before any example's rolled-back transaction could take the session with it.
+    clients = {who: client_for(world, who, slot=20 + n) for n, who in enumerate(("a2", "b", "teacher_a"))}
+    return clients.__getitem__
+
+
 def _outcome(response):
     event(f"status {response.status_code}")
     return response
@@ -164,11 +173,11 @@ def _valid_username(username: str) -> bool:
 @given(code=st.one_of(adversarial(20), st.just("")))
 @example(code="\x00")
 @example(code="K" * 100_000)
-def test_join_with_any_code_never_fails_the_server(world, code):
+def test_join_with_any_code_never_fails_the_server(world, logged_in, code):
     _remember(code)
     with rolled_back():
         before = Enrollment.objects.count()
-        response = _outcome(client_for(world, "b").post(reverse("accounts:join"), {"join_code": code}))
+        response = _outcome(logged_in("b").post(reverse("accounts:join"), {"join_code": code}))
         assert response.status_code in (200, 302)
         if response.status_code == 200:
             assert Enrollment.objects.count() == before
@@ -182,13 +191,11 @@ def test_join_with_any_code_never_fails_the_server(world, code):
 @example(name="Year 11\x00")
 @example(name="\t")
 @example(name="B" * 101)
-def test_class_create_stores_the_name_exactly_or_refuses(world, name):
+def test_class_create_stores_the_name_exactly_or_refuses(world, logged_in, name):
     _remember(name)
     with rolled_back():
         before = set(Classroom.objects.values_list("pk", flat=True))
-        response = _outcome(
-            client_for(world, "teacher_a").post(reverse("teach:class-create"), {"name": name})
-        )
+        response = _outcome(logged_in("teacher_a").post(reverse("teach:class-create"), {"name": name}))
         assert response.status_code in (200, 302)
         created = Classroom.objects.exclude(pk__in=before)
         if response.status_code == 302:
@@ -202,11 +209,11 @@ def test_class_create_stores_the_name_exactly_or_refuses(world, name):
 @fuzz_settings()
 @given(name=adversarial(100))
 @example(name="\x00")
-def test_class_rename_stores_the_name_exactly_or_refuses(world, name):
+def test_class_rename_stores_the_name_exactly_or_refuses(world, logged_in, name):
     _remember(name)
     url = reverse("teach:class-rename", args=[world.class_a.pk])
     with rolled_back():
-        response = _outcome(client_for(world, "teacher_a").post(url, {"rename-name": name}))
+        response = _outcome(logged_in("teacher_a").post(url, {"rename-name": name}))
         assert response.status_code in (200, 302)
         stored = Classroom.objects.get(pk=world.class_a.pk).name
         if response.status_code == 302:
@@ -233,7 +240,7 @@ ANY_MARKS = st.one_of(st.integers(-3, 8).map(str), adversarial(4))
 @example(level_marks=("2", "3"), comment="x" * 5001, htmx=False)
 @example(level_marks=("2", "3"), comment="\u202e right to left", htmx=True)
 @example(level_marks=("2", "\u0663"), comment="Arabic-Indic three", htmx=False)
-def test_mark_form_stores_the_comment_exactly_or_refuses(world, level_marks, comment, htmx):
+def test_mark_form_stores_the_comment_exactly_or_refuses(world, logged_in, level_marks, comment, htmx):
     level, marks = level_marks
     _remember(comment, level, marks)
     answer = world.response(world.sub_a1, 2)
@@ -242,7 +249,7 @@ def test_mark_form_stores_the_comment_exactly_or_refuses(world, level_marks, com
     body[f"r{answer.pk}-comment"] = comment
     with rolled_back():
         before = Mark.objects.filter(response=answer).values_list("marks", "level", "comment").first()
-        response = _outcome(client_for(world, "teacher_a").post(url, body, headers=HTMX if htmx else {}))
+        response = _outcome(logged_in("teacher_a").post(url, body, headers=HTMX if htmx else {}))
         assert response.status_code in ACCEPTED - {400}
         after = Mark.objects.filter(response=answer).values_list("marks", "level", "comment").first()
         valid = _valid_mark(level, marks) and _storable(comment, COMMENT_MAX_CHARS, required=False)
@@ -267,12 +274,12 @@ def _valid_mark(level: str, marks: str) -> bool:
 @fuzz_settings()
 @given(comment=adversarial(COMMENT_MAX_CHARS), htmx=st.booleans())
 @example(comment="\x00", htmx=True)
-def test_overall_comment_is_stored_exactly_or_refused(world, comment, htmx):
+def test_overall_comment_is_stored_exactly_or_refused(world, logged_in, comment, htmx):
     _remember(comment)
     url = reverse("teach:submission-comment", args=[world.assignment_a.pk, world.sub_a1.pk])
     with rolled_back():
         response = _outcome(
-            client_for(world, "teacher_a").post(
+            logged_in("teacher_a").post(
                 url, {"overall-overall_comment": comment}, headers=HTMX if htmx else {}
             )
         )
@@ -287,14 +294,12 @@ def test_overall_comment_is_stored_exactly_or_refused(world, comment, htmx):
 @fuzz_settings()
 @given(text=adversarial(COMMENT_MAX_CHARS))
 @example(text="\x00")
-def test_comment_bank_entry_is_stored_exactly_or_refused(world, text):
+def test_comment_bank_entry_is_stored_exactly_or_refused(world, logged_in, text):
     _remember(text)
     teacher = world.users["teacher_a"]
     with rolled_back():
         before = set(CommentBankEntry.objects.filter(teacher=teacher).values_list("text", flat=True))
-        response = _outcome(
-            client_for(world, "teacher_a").post(reverse("teach:comment-bank"), {"text": text})
-        )
+        response = _outcome(logged_in("teacher_a").post(reverse("teach:comment-bank"), {"text": text}))
         assert response.status_code in (200, 302)
         after = set(CommentBankEntry.objects.filter(teacher=teacher).values_list("text", flat=True))
         if response.status_code == 302:
@@ -330,7 +335,7 @@ IDS = st.one_of(
         st.sampled_from(["hints_enabled", "late_allowed", "anonymous_marking", "release_model_answers"])
     ),
 )
-def test_assignment_form_never_fails_the_server(world, ids, opens, due, flags):
+def test_assignment_form_never_fails_the_server(world, logged_in, ids, opens, due, flags):
     real = [str(pk) for pk in (world.exercise_a.pk, world.exercise_b.pk, world.class_a.pk, world.class_b.pk)]
     honest = ids.draw(st.booleans(), label="honest")  # a teacher's real ids half of the time
     exercise = real[0] if honest else ids.draw(st.one_of(st.sampled_from(real), IDS), label="exercise")
@@ -340,7 +345,7 @@ def test_assignment_form_never_fails_the_server(world, ids, opens, due, flags):
     _remember(exercise, classroom, opens, due)
     body = {"exercise": exercise, "classroom": classroom, "opens_at": opens, "due_at": due}
     body.update(dict.fromkeys(flags, "on"))
-    client = client_for(world, "teacher_a")
+    client = logged_in("teacher_a")
     with rolled_back():
         before = set(Assignment.objects.values_list("pk", flat=True))
         response = _outcome(client.post(reverse("teach:assignment-create"), body))
@@ -359,10 +364,10 @@ def test_assignment_form_never_fails_the_server(world, ids, opens, due, flags):
 @given(first=IDS, second=IDS)
 @example(first="²", second="³")
 @example(first="1" * 5000, second="-0")
-def test_ids_in_query_strings_never_fail_the_server(world, first, second):
+def test_ids_in_query_strings_never_fail_the_server(world, logged_in, first, second):
     """The ids that links pass in query strings (?exercise=, ?class=, ?question=, ?polls=)."""
     _remember(first, second)
-    client = client_for(world, "teacher_a")
+    client = logged_in("teacher_a")
     pages = [
         reverse("teach:assignment-create") + "?" + _query(exercise=first, **{"class": second}),
         reverse("teach:assignment-insight", args=[world.assignment_a.pk]) + "?" + _query(question=first),
@@ -388,14 +393,14 @@ def _query(**params):
 @example(text="a" * 20_001)
 @example(text=" \r\n\t ")
 @example(text="\U0001f600" * 20_000)
-def test_autosave_stores_the_answer_byte_for_byte_or_refuses(world, text):
+def test_autosave_stores_the_answer_byte_for_byte_or_refuses(world, logged_in, text):
     _remember(text)
     answer = world.response(world.sub_a2, 1)
     url = reverse("learn:response-save", args=[world.assignment_a.pk, answer.pk])
     storable = "\x00" not in text and len(text) <= settings.ANSWER_MAX_CHARS
     with rolled_back():
         response = _outcome(
-            client_for(world, "a2").post(
+            logged_in("a2").post(
                 url, _form({"text": text, "version": answer.version}), content_type=FORM, headers=HTMX
             )
         )
@@ -414,13 +419,13 @@ def test_autosave_stores_the_answer_byte_for_byte_or_refuses(world, text):
 @given(version=st.one_of(st.integers(-(2**70), 2**70).map(str), adversarial(12)), htmx=st.booleans())
 @example(version="1\x00", htmx=True)
 @example(version="99999999999999999999999", htmx=True)
-def test_autosave_with_any_version_is_refused_cleanly_unless_current(world, version, htmx):
+def test_autosave_with_any_version_is_refused_cleanly_unless_current(world, logged_in, version, htmx):
     _remember(version)
     answer = world.response(world.sub_a2, 1)
     url = reverse("learn:response-save", args=[world.assignment_a.pk, answer.pk])
     with rolled_back():
         response = _outcome(
-            client_for(world, "a2").post(
+            logged_in("a2").post(
                 url,
                 _form({"text": "Some text.", "version": version}),
                 content_type=FORM,
@@ -453,3 +458,75 @@ def test_fuzz_world_starts_from_known_values(world):
     assert world.sub_a1.status in (Submission.Status.SUBMITTED, Submission.Status.RETURNED)
     assert world.assignment_a.opens_at < timezone.now() < world.assignment_a.due_at + timedelta(days=1)
     assert User.objects.get(username="pupil_a1").check_password(PASSWORD)
+
+
+# --- NUL: PostgreSQL text cannot hold it; every form says so instead of failing -----------------
+
+NUL_FORMS = [
+    (
+        "anonymous",
+        lambda w: reverse("accounts:login"),
+        lambda w: {"username": "pupil\x00a1", "password": "x"},
+    ),
+    (
+        "anonymous",
+        lambda w: reverse("accounts:signup"),
+        lambda w: {"join_code": w.class_a.join_code, "first_name": "A\x00", "username": "nul_pupil"},
+    ),
+    ("b", lambda w: reverse("accounts:join"), lambda w: {"join_code": "AB\x00CD"}),
+    ("teacher_a", lambda w: reverse("teach:class-create"), lambda w: {"name": "Year\x0011"}),
+    (
+        "teacher_a",
+        lambda w: reverse("teach:class-rename", args=[w.class_a.pk]),
+        lambda w: {"rename-name": "Year\x0011"},
+    ),
+    ("teacher_a", lambda w: reverse("teach:comment-bank"), lambda w: {"text": "Good\x00"}),
+    (
+        "teacher_a",
+        lambda w: reverse("teach:submission-mark", args=[w.assignment_a.pk, w.sub_a1.pk]),
+        lambda w: {
+            "response": w.response(w.sub_a1, 1).pk,
+            f"r{w.response(w.sub_a1, 1).pk}-level": "2",
+            f"r{w.response(w.sub_a1, 1).pk}-marks": "3",
+            f"r{w.response(w.sub_a1, 1).pk}-comment": "Fine\x00",
+        },
+    ),
+    (
+        "admin",
+        lambda w: reverse("admin:accounts_classroom_change", args=[w.class_a.pk]),
+        lambda w: {
+            "name": "Admin\x00name",
+            "join_code": w.class_a.join_code,
+            "teachers": [w.users["teacher_a"].pk],
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("principal", "url", "body"), NUL_FORMS, ids=[f"{i}" for i in range(len(NUL_FORMS))])
+def test_nul_bytes_are_refused_with_a_clear_message(world, principal, url, body):
+    with rolled_back():
+        response = client_for(world, principal).post(url(world), body(world))
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+
+
+def test_nul_byte_in_an_answer_is_a_clear_422(world):
+    answer = world.response(world.sub_a2, 1)
+    url = reverse("learn:response-save", args=[world.assignment_a.pk, answer.pk])
+    with rolled_back():
+        client = client_for(world, "a2")
+        response = client.post(url, {"text": "My answer\x00", "version": answer.version}, headers=HTMX)
+        plain = client.post(url, {"text": "My answer\x00", "version": answer.version})
+    assert response.status_code == 422 and "null character" in response.json()["message"].lower()
+    assert plain.status_code == 422 and "null character" in plain.content.decode().lower()
+
+
+@pytest.mark.parametrize("query", ["?q=%00", "?q=a%00b", "?o=%00", "?p=%00", "?all=%00"])
+def test_nul_bytes_in_admin_searches_never_fail_the_server(world, query):
+    from django.contrib import admin
+
+    client = client_for(world, "admin")
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist") + query
+        assert client.get(url).status_code in (200, 302), url

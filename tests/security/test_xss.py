@@ -1,13 +1,16 @@
 """T4: ~30 XSS payloads × every user- or admin-writable text field × every page that shows it.
 
-One world per run holds a payload in EVERY writable field at once (field i gets payload
-(i + run) mod 30), and 30 runs rotate the payloads so that every field meets every payload.
+In each run the world holds a payload in EVERY writable field at once (field i gets payload
+(i + run) mod 31), and 31 runs rotate the payloads so that every field meets every payload
+(the world is built once per module and re-texted by each run, inside the run's transaction).
 Each field's payload carries the field's own tag (``xq07z``), so a hit is attributed to the
 right field. On every page, for every field:
 
 - raw-absent: the payload as typed never appears (when escaping changes it);
-- escaped-present: on the pages listed in ``SHOWN``, the escaped payload is there, so the
-  field really was rendered and the raw-absent check is not vacuous;
+- escaped-present: on the pages that ``pages()`` says show the field, the escaped payload is
+  there, so the field really was rendered and the raw-absent check is not vacuous;
+- teacher-only text (indicative content; a model answer before marks come back) is never on
+  a pupil's page;
 - and the page, parsed like a browser would, contains no handler, script URL, un-nonced
   inline script, frame, ``<base>``, meta refresh or injected htmx request (``html_audit``).
 
@@ -18,12 +21,14 @@ or carriage return) unless neutralised with a leading apostrophe.
 import csv
 import io
 import re
+from urllib.parse import quote, urlencode
 
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from tests.security.conftest import build_world, client_for, log_secrets
+from accounts.models import User
+from tests.security.conftest import client_for, log_secrets, module_world, retext
 from tests.security.html_audit import injected_markup, response_nonce
 
 TEN_K = "<img src=x onerror=alert(1)>" * 360  # ~10,000 characters
@@ -64,16 +69,26 @@ PAYLOADS = [
 RUNS = len(PAYLOADS)
 
 
-def payload_world(run: int):
-    """A world whose every writable field holds a payload tagged with the field's number."""
-    order: dict[str, int] = {}
+def payload_text(run: int, keys: list[str], *, prefix="xq"):
+    """``text(key, default)`` for run ``run``: field i gets payload (i + run) mod 31, tagged."""
 
     def text(key, default):
-        index = order.setdefault(key, len(order))
-        tag = f"xq{index:02d}z"
-        return PAYLOADS[(index + run) % len(PAYLOADS)].replace("{t}", tag)
+        index = keys.index(key)
+        return PAYLOADS[(index + run) % len(PAYLOADS)].replace("{t}", f"{prefix}{index:02d}z")
 
-    world = build_world(text, a1_returned=True)
+    return text
+
+
+@pytest.fixture(scope="module")
+def xss_world(django_db_setup, django_db_blocker):
+    """One world for every run (a pupil's work handed back, so the feedback page has marks);
+    each run re-texts it inside its own transaction."""
+    with module_world(django_db_blocker, a1_returned=True) as world:
+        yield world
+
+
+def payload_world(world, run: int):
+    retext(world, payload_text(run, list(world.slots)))
     log_secrets(*world.texts.values())
     return world
 
@@ -355,18 +370,22 @@ def pages(world):
 
 
 TEACHER_ONLY = {"q1.indicative"}  # never on a student's page, whatever it holds
+NOT_YET = {"workspace (editing)": {"q1.model"}}  # the model answer comes with the marks
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("run", range(RUNS))
-def test_payloads_render_inert_everywhere(run):
-    world = payload_world(run)
+def test_payloads_render_inert_everywhere(xss_world, run):
+    world = payload_world(xss_world, run)
     texts = world.texts
     problems = []
     unseen = set(texts)
+    clients = {}  # one log-in per principal and run
     for label, principal, url, htmx, shown in pages(world):
         unseen -= shown
-        client = client_for(world, principal)
+        if principal not in clients:
+            clients[principal] = client_for(world, principal, slot=10 + len(clients))
+        client = clients[principal]
         response = client.get(url, headers={"HX-Request": "true"} if htmx else {})
         if response.status_code != 200:
             problems.append(f"{label}: status {response.status_code}")
@@ -379,8 +398,9 @@ def test_payloads_render_inert_everywhere(run):
                 problems.append(f"{label}: raw payload of {key} on the page: {value[:60]!r}")
             if key in shown and escaped not in html:
                 problems.append(f"{label}: {key} is not shown escaped: {escaped[:60]!r}")
-            if principal in ("a1", "a2") and key in TEACHER_ONLY and escaped in html:
-                problems.append(f"{label}: teacher-only {key} shown to a student")
+            hidden = NOT_YET.get(label, set()) | (TEACHER_ONLY if principal in ("a1", "a2") else set())
+            if key in hidden and escaped in html:
+                problems.append(f"{label}: {key} shown to a student")
         for finding in injected_markup(html, response_nonce(response)):
             problems.append(f"{label}: {finding}")
     problems += csv_problems(world)
@@ -421,7 +441,48 @@ def csv_problems(world) -> list[str]:
     ]
     names = {row[0] for row in rows[1:]}
     for who in ("a1", "a2"):
-        display = world.users[who].display_name
+        display = User.objects.get(pk=world.users[who].pk).display_name
         if display not in names and f"'{display}" not in names:
             problems.append(f"CSV export: {who}'s name is missing")
     return problems
+
+
+REFLECTED = [
+    ("anonymous", lambda w, p: reverse("accounts:signup") + "?" + urlencode({"code": p})),
+    ("anonymous", lambda w, p: reverse("accounts:login") + "?" + urlencode({"next": p})),
+    (
+        "teacher_a",
+        lambda w, p: reverse("teach:assignment-create") + "?" + urlencode({"exercise": p, "class": p}),
+    ),
+    (
+        "teacher_a",
+        lambda w, p: (
+            reverse("teach:assignment-insight", args=[w.assignment_a.pk]) + "?" + urlencode({"question": p})
+        ),
+    ),
+    (
+        "teacher_a",
+        lambda w, p: (
+            reverse("teach:assignment-progress", args=[w.assignment_a.pk]) + "?" + urlencode({"polls": p})
+        ),
+    ),
+    ("a1", lambda w, p: "/no/such/page/" + quote(p) + "/"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("payload", PAYLOADS[:26], ids=range(26))
+def test_query_strings_are_never_reflected_raw(xss_world, payload):
+    world = xss_world
+    """Reflected XSS: what a link carries in its query string or path comes back escaped, if at all."""
+    payload = payload.replace("{t}", "xr00z")
+    problems = []
+    for principal, url in REFLECTED:
+        response = client_for(world, principal).get(url(world, payload))
+        html = response.content.decode()
+        if escape(payload) != payload and payload in html:
+            problems.append(f"{url(world, payload)[:60]}: reflected raw")
+        problems += [
+            f"{url(world, payload)[:60]}: {p}" for p in injected_markup(html, response_nonce(response))
+        ]
+    assert not problems, "\n".join(problems)
