@@ -82,3 +82,11 @@ def test_retention_keeps_drafts_of_recently_archived_classes(assignment, student
     assignment.classroom.save()
     call_command("purge_drafts", "--days", "180")
     assert Submission.objects.filter(pk=draft.pk).exists()
+
+
+def test_data_download_file_name_survives_a_non_latin_user_name(client):
+    student = factories.make_student(username="名前")
+    client.force_login(student)
+    response = client.get(reverse("learn:my-data"))
+    assert response.status_code == 200
+    assert "filename*=utf-8''provenance-%E5%90%8D%E5%89%8D" in response["Content-Disposition"]
