@@ -191,6 +191,13 @@ def anonymous_label(number: int) -> str:
     return _("Student %(number)s") % {"number": number}
 
 
+def student_label(assignment, submission, numbers: dict) -> str:
+    """The name a teacher sees for this submission: "Student N" while anonymous marking hides it."""
+    if hides_name(assignment, submission):
+        return anonymous_label(numbers.get(submission.pk, 0))
+    return submission.student.display_name
+
+
 def comment_bank_add(*, teacher, text: str):
     """Keep a comment for reuse; adding the same text twice keeps one entry."""
     text = text.strip()

@@ -79,6 +79,14 @@ def _assignment(request, pk, *, current=False) -> Assignment:
     return get_object_or_404(queryset, pk=pk)
 
 
+def _submission(request, assignment, submission_id):
+    """One submission of this assignment that the teacher may see, or 404."""
+    return get_object_or_404(
+        Submission.objects.visible_to(request.user).filter(assignment=assignment).select_related("student"),
+        pk=submission_id,
+    )
+
+
 def _questions(assignment):
     return list(
         assignment.exercise.questions.select_related("mark_scheme", "source")
@@ -540,9 +548,7 @@ def _cited(response) -> list:
 def _build_item(request, assignment, response, *, levels, bank, numbers, heading, bound=None) -> MarkingItem:
     submission = response.submission
     hidden = marking.hides_name(assignment, submission)
-    name = (
-        marking.anonymous_label(numbers.get(submission.pk, 0)) if hidden else submission.student.display_name
-    )
+    name = marking.student_label(assignment, submission, numbers)
     form = None
     if submission.status in MARKABLE_STATUSES:
         form = (
@@ -668,10 +674,7 @@ def _handle_mark_post(
 @require_http_methods(["GET", "POST"])
 def submission_mark(request: HtmxHttpRequest, pk, submission_id):
     assignment = _assignment(request, pk)
-    submission = get_object_or_404(
-        Submission.objects.visible_to(request.user).filter(assignment=assignment).select_related("student"),
-        pk=submission_id,
-    )
+    submission = _submission(request, assignment, submission_id)
     questions = _questions(assignment)
     levels = _levels_by_question(questions)
     numbers = marking.anonymous_numbers(assignment)
@@ -733,9 +736,7 @@ def submission_mark(request: HtmxHttpRequest, pk, submission_id):
     context = {
         "assignment": assignment,
         "submission": submission,
-        "student_name": marking.anonymous_label(numbers.get(submission.pk, 0))
-        if hidden
-        else submission.student.display_name,
+        "student_name": marking.student_label(assignment, submission, numbers),
         "hidden": hidden,
         "items": items,
         "questions": questions,
@@ -806,10 +807,7 @@ def question_mark(request: HtmxHttpRequest, pk, question_id):
     next_url = reverse("teach:question-mark", args=[assignment.pk, next_question.pk]) if next_question else ""
 
     def heading_for(response):
-        submission = response.submission
-        if marking.hides_name(assignment, submission):
-            return marking.anonymous_label(numbers.get(submission.pk, 0))
-        return submission.student.display_name
+        return marking.student_label(assignment, response.submission, numbers)
 
     bound = None
     if request.method == "POST":
@@ -909,16 +907,9 @@ def assignment_release(request, pk):
 @require_POST
 def submission_reopen(request, pk, submission_id):
     assignment = _assignment(request, pk)
-    submission = get_object_or_404(
-        Submission.objects.visible_to(request.user).filter(assignment=assignment).select_related("student"),
-        pk=submission_id,
-    )
+    submission = _submission(request, assignment, submission_id)
     numbers = marking.anonymous_numbers(assignment)
-    name = (
-        marking.anonymous_label(numbers.get(submission.pk, 0))
-        if marking.hides_name(assignment, submission)
-        else submission.student.display_name
-    )
+    name = marking.student_label(assignment, submission, numbers)
     try:
         marking.submission_reopen(submission=submission, by=request.user)
     except ValidationError as error:
@@ -936,12 +927,8 @@ def submission_reopen(request, pk, submission_id):
 def submission_print(request, pk, submission_id):
     """A clean, printable copy of one student's marked work and feedback."""
     assignment = _assignment(request, pk)
-    submission = get_object_or_404(
-        Submission.objects.visible_to(request.user).filter(assignment=assignment).select_related("student"),
-        pk=submission_id,
-    )
+    submission = _submission(request, assignment, submission_id)
     numbers = marking.anonymous_numbers(assignment)
-    hidden = marking.hides_name(assignment, submission)
     responses = list(
         _marking_responses(Response.objects.filter(submission=submission)).order_by(
             "question__position", "question_id"
@@ -951,9 +938,7 @@ def submission_print(request, pk, submission_id):
     context = {
         "assignment": assignment,
         "submission": submission,
-        "student_name": marking.anonymous_label(numbers.get(submission.pk, 0))
-        if hidden
-        else submission.student.display_name,
+        "student_name": marking.student_label(assignment, submission, numbers),
         "responses": [(r, _cited(r)) for r in responses],
         "total": sum(m.marks for m in marks),
         "out_of": sum(r.question.max_marks for r in responses),
