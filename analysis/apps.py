@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class AnalysisConfig(AppConfig):
     name = "analysis"
     verbose_name = _("Source analysis")
+
+    def ready(self):
+        from analysis import signals  # noqa: F401  (connects the receivers)

@@ -1,6 +1,6 @@
 """CPU cost of one request, in-process, on the bench data (``make bench`` seeds it first).
 
-    .venv/bin/python bench/cpucost.py e0|e1|e2|e3|e4|e4big|e5 [-n 200] [--cprofile]
+    .venv/bin/python bench/cpucost.py e0|floor|e1|e2|e3|e4|e4big|e5 [-n 200] [--cprofile]
 
 Runs the endpoint's request N times through Django's test client with the production
 settings (DEBUG off) and prints the mean CPU milliseconds per request (process time, so other
@@ -49,6 +49,9 @@ def endpoint(name: str):
     drafts = prepare.drafts_in(prepare.bench_classes().get(name=prepare.CLASS_E1E2))
     if name == "e0":
         return None, "GET", reverse("healthz-db"), None
+    if name == "floor":  # the cheapest logged-in request: session, user, a tiny JSON answer
+        student, _, _ = drafts[0]
+        return student, "GET", reverse("learn:csrf"), None
     if name == "e1":
         student, assignment, _ = drafts[0]
         return student, "GET", reverse("learn:workspace", args=[assignment.pk]), None

@@ -6,6 +6,16 @@ import pytest
 from tests import factories
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the rendered source panels are keyed by source id
+    and version, and a rolled-back test's ids come round again."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def teacher(db):
     return factories.make_teacher(username="teacher_a")

@@ -19,7 +19,7 @@ model's ``DoesNotExist`` (→ 404).
 
 import calendar
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from analysis.models import (
     Assignment,
@@ -444,14 +444,29 @@ def submission_submit(*, submission: Submission, now=None) -> Submission:
     Late work: refused (``WorkClosed(reason="late")``) when the assignment does not accept it,
     otherwise marked ``is_late``. Answers need not be complete: the self-check only advises.
     """
+    return _submit(
+        Submission.objects.filter(pk=submission.pk), student=None, submission_id=submission.pk, now=now
+    )
+
+
+def submission_submit_own(*, student, assignment_id: int, now=None) -> Submission:
+    """``submission_submit`` for the student's own submit button: finds their submission for an
+    assignment they can still see under its lock, in one query, without loading the assignment
+    first. Raises ``Response.DoesNotExist`` when there is none (never opened, or not theirs to
+    see); the caller then starts it (``submission_start``) and submits that."""
+    mine = Submission.objects.filter(student=student, assignment_id=assignment_id)
+    return _submit(mine, student=student, assignment_id=assignment_id, now=now)
+
+
+def _submit(stored: QuerySet, *, now, **locate) -> Submission:
     now = now or timezone.now()
     with transaction.atomic():
         try:
-            locked = _locked_submission(student=None, now=now, submission_id=submission.pk)
+            locked = _locked_submission(now=now, **locate)
         except WorkClosed as closed:
             if closed.reason != "submitted":
                 raise
-            return Submission.objects.get(pk=submission.pk)
+            return stored.get()
         responses = list(Response.objects.filter(submission=locked))
         due = locked.student_due_at
         locked.status = Status.SUBMITTED
@@ -516,6 +531,28 @@ class QuestionItem:
     def word_count(self) -> int:
         return len(self.response.text.split())
 
+    # Labels the workspace repeats for every question, translated here once per question rather
+    # than by a {% blocktranslate %} node each (the page's costliest template nodes).
+    @property
+    def title(self) -> str:
+        return _("Question %(n)s") % {"n": self.question.number}
+
+    @property
+    def title_with_stage(self) -> str:
+        return _("Question %(n)s (%(stage)s)") % {
+            "n": self.question.number,
+            "stage": self.question.get_stage_display(),
+        }
+
+    @property
+    def marks_label(self) -> str:
+        marks = self.question.max_marks
+        return ngettext("%(marks)s mark", "%(marks)s marks", marks) % {"marks": marks}
+
+    @property
+    def answer_label(self) -> str:
+        return _("Your answer to question %(n)s") % {"n": self.question.number}
+
 
 @dataclass
 class StageGroup:
@@ -552,7 +589,7 @@ class Sentence:
 class SourcePanel:
     source: Source
     letter: str
-    sentences: dict[int, list[Sentence]] = field(default_factory=dict)
+    html: str = ""  # the rendered panel, filled in by the view (analysis.panels)
 
 
 @dataclass
@@ -563,7 +600,7 @@ class Workspace:
     sources: list[SourcePanel]
     items: list[QuestionItem]
     stages: list[StageGroup]
-    highlights_by_passage: dict[int, list[Evidence]]
+    highlights_by_passage: dict[int, list[tuple[int, int]]]  # passage id → (start, end), sorted
     self_check: list[Check]
     now: datetime
 
@@ -691,41 +728,59 @@ def _lines_with_offsets(text: str):
         offset += len(line) + 1
 
 
+def workspace_assignments(student) -> QuerySet:
+    """``assignments_visible_to`` with the exercise's number of questions annotated, so the
+    workspace knows without another query whether the student's answers are all there."""
+    questions = Question.objects.filter(exercise_id=OuterRef("exercise_id"))
+    return assignments_visible_to(student).annotate(question_total=_count(questions, "exercise_id"))
+
+
+def _workspace_responses(*, assignment: Assignment, student) -> list[Response]:
+    return list(
+        Response.objects.filter(submission__assignment=assignment, submission__student=student)
+        .select_related("question", "submission")
+        .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.select_related("passage")))
+        .order_by("question__position", "question_id")
+    )
+
+
 def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
-    """Everything the workspace page shows, in a number of queries that does not depend on the
-    number of questions, sources or evidence items. ``assignment`` must come from
-    ``assignments_visible_to(student)`` (it carries ``student_due_at``). Starts the submission
-    if needed (see ``submission_start``)."""
+    """Everything the workspace page shows about the student's work, in a number of queries
+    that does not depend on the number of questions, sources or evidence items: the answers
+    with their submission and evidence (two), and the sources' rows (one). ``assignment`` must
+    come from ``workspace_assignments(student)`` (it carries ``student_due_at`` and
+    ``question_total``). Starts the submission, and adds answers for questions added since, if
+    needed (see ``submission_start``).
+
+    The sources' passages and glossary are not loaded here: the page shows them from the
+    rendered source panels (``analysis.panels``), cached per source version. Evidence is
+    returned as spans per passage for the page to highlight.
+    """
     now = now or timezone.now()
-    submission = submission_start(assignment=assignment, student=student)
+    responses = _workspace_responses(assignment=assignment, student=student)
+    submission = responses[0].submission if responses else None
+    incomplete = len(responses) < getattr(assignment, "question_total", len(responses) + 1)
+    if submission is None or (incomplete and submission.status == Status.IN_PROGRESS):
+        submission = submission_start(assignment=assignment, student=student)
+        responses = _workspace_responses(assignment=assignment, student=student)
     submission.assignment = assignment
     submission.student_due_at = assignment.student_due_at
 
     sources = list(
-        Source.objects.filter(exercise_links__exercise_id=assignment.exercise_id)
-        .order_by("exercise_links__position")
-        .prefetch_related("passages", "glossary")
+        Source.objects.filter(exercise_links__exercise_id=assignment.exercise_id).order_by(
+            "exercise_links__position"
+        )
     )
     letters = {source.pk: chr(ord("A") + index) for index, source in enumerate(sources)}
-    responses = list(
-        Response.objects.filter(submission=submission)
-        .select_related("question")
-        .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.select_related("passage")))
-        .order_by("question__position", "question_id")
-    )
-    panels = []
-    for source in sources:
-        panel = SourcePanel(source=source, letter=letters[source.pk])
-        for passage in source.passages.all():
-            panel.sentences[passage.pk] = passage_sentences(passage.text)
-        panels.append(panel)
+    panels = [SourcePanel(source=source, letter=letters[source.pk]) for source in sources]
 
     items = []
-    highlights: dict[int, list[Evidence]] = {}
+    highlights: dict[int, list[tuple[int, int]]] = {}
     for response in responses:
+        response.submission = submission
         evidence = list(response.evidence.all())
         for cited in evidence:
-            highlights.setdefault(cited.passage_id, []).append(cited)
+            highlights.setdefault(cited.passage_id, []).append((cited.start, cited.end))
         items.append(
             QuestionItem(
                 question=response.question,
@@ -747,7 +802,7 @@ def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
         sources=panels,
         items=items,
         stages=stages,
-        highlights_by_passage=highlights,
+        highlights_by_passage={pk: sorted(spans) for pk, spans in highlights.items()},
         self_check=submission_self_check(items=items, sources=sources),
         now=now,
     )

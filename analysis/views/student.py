@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from accounts.decorators import student_required
+from analysis import panels
 from analysis.forms_student import AnswerSaveForm, EvidenceForm, form_error_message
 from analysis.models import Evidence, Response, Submission
 from analysis.services import privacy, work
@@ -60,24 +61,23 @@ def assignment_list(request: HtmxHttpRequest):
 def workspace(request: HtmxHttpRequest, assignment_id: int):
     """The sources beside the staged questions. An htmx GET returns only the self-check (the
     review stage refreshes it after the last autosave)."""
-    assignment = get_object_or_404(work.assignments_visible_to(request.user), pk=assignment_id)
+    assignment = get_object_or_404(work.workspace_assignments(request.user), pk=assignment_id)
     if not assignment.is_open():
         return render(request, WORKSPACE, {"assignment": assignment, "not_open": True})
     ws = work.workspace_load(assignment=assignment, student=request.user)
-    sentences = {
-        str(passage_id): [[s.start, s.end, s.text] for s in items]
-        for panel in ws.sources
-        for passage_id, items in panel.sentences.items()
-    }
-    context = {
-        "assignment": assignment,
-        "ws": ws,
-        "sentences": sentences,
-        "max_chars": settings.ANSWER_MAX_CHARS,
-        "workspace_messages": _js_messages(),
-    }
-    template = WORKSPACE + "#self-check" if request.htmx else WORKSPACE
-    return render(request, template, context)
+    context = {"assignment": assignment, "ws": ws}
+    if request.htmx:
+        return render(request, WORKSPACE + "#self-check", context)
+    rendered = panels.source_panels([panel.source for panel in ws.sources])
+    for panel, entry in zip(ws.sources, rendered, strict=True):
+        panel.html = entry["html"]
+    context.update(
+        sentences={pk: items for entry in rendered for pk, items in entry["sentences"].items()},
+        highlights={str(pk): spans for pk, spans in ws.highlights_by_passage.items()},
+        max_chars=settings.ANSWER_MAX_CHARS,
+        workspace_messages=_js_messages(),
+    )
+    return render(request, WORKSPACE, context)
 
 
 def _js_messages() -> dict:
@@ -311,11 +311,15 @@ def _refused(request, assignment_id: int, message: str, status: int):
 def submit(request: HtmxHttpRequest, assignment_id: int):
     """Hand the work in (idempotent: repeated or parallel posts submit once and all land on the
     same receipt)."""
-    assignment = get_object_or_404(work.assignments_visible_to(request.user), pk=assignment_id)
     try:
-        submission = work.submission_start(assignment=assignment, student=request.user)
-        submission.student = request.user
-        work.submission_submit(submission=submission)
+        try:
+            work.submission_submit_own(student=request.user, assignment_id=assignment_id)
+        except Response.DoesNotExist:
+            # Not started yet (submitting from a page that never opened the workspace), or not
+            # an assignment this student can see: that one is a 404.
+            assignment = get_object_or_404(work.assignments_visible_to(request.user), pk=assignment_id)
+            submission = work.submission_start(assignment=assignment, student=request.user)
+            work.submission_submit(submission=submission)
     except work.WorkClosed as closed:
         if closed.reason != "submitted":
             return _refused(request, assignment_id, closed.message, 409)

@@ -463,6 +463,59 @@
     return root.querySelector('.question[data-response-id="' + responseId + '"]');
   }
 
+  // --- Highlights: this student's quotations, marked in the shared source panels ---------------
+  // The passages arrive without anyone's highlights (the server renders them once per source and
+  // caches them); the spans come as {passageId: [[start, end], ...]} and are wrapped in <mark>
+  // here, as the server does when it re-renders a passage after a quotation is attached.
+
+  function mergeSpans(spans) {
+    var merged = [];
+    spans.slice().sort(function (a, b) { return a[0] - b[0]; }).forEach(function (span) {
+      var last = merged[merged.length - 1];
+      if (last && span[0] <= last[1]) last[1] = Math.max(last[1], span[1]);
+      else if (span[1] > span[0]) merged.push([span[0], span[1]]);
+    });
+    return merged;
+  }
+
+  function markSpans(list, spans) {
+    var merged = mergeSpans(spans);
+    if (!merged.length) return;
+    var walker = document.createTreeWalker(list, NodeFilter.SHOW_TEXT);
+    var nodes = [];
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) nodes.push(node);
+    var line = null;
+    var position = 0;
+    nodes.forEach(function (text) {
+      var item = text.parentElement && text.parentElement.closest("li.passage__line");
+      if (!item) return;
+      if (item !== line) { line = item; position = parseInt(item.getAttribute("data-start"), 10); }
+      var start = position;
+      var end = start + text.data.length;
+      position = end;
+      // Last span first, so the offsets of the part still to do stay valid.
+      for (var i = merged.length - 1; i >= 0; i--) {
+        var from = Math.max(merged[i][0], start);
+        var to = Math.min(merged[i][1], end);
+        if (from >= to) continue;
+        if (to < end) text.splitText(to - start);
+        var piece = from > start ? text.splitText(from - start) : text;
+        var mark = document.createElement("mark");
+        piece.parentNode.insertBefore(mark, piece);
+        mark.appendChild(piece);
+        end = from;
+        if (piece === text) break;
+      }
+    });
+  }
+
+  function showHighlights(map) {
+    Object.keys(map).forEach(function (passageId) {
+      var list = document.querySelector("#passage-" + passageId + "-text ol.passage__lines");
+      if (list) markSpans(list, map[passageId]);
+    });
+  }
+
   // --- Evidence: offsets from a selection -----------------------------------------------------
   // The passage renderer puts each line in <li data-start="offset">, and the text nodes inside
   // the <ol> are exactly the passage text, so a selection point maps to a character offset.
@@ -752,6 +805,7 @@
       catch (e) { /* ignore */ }
     });
   }
+  showHighlights(readJSON("passage-highlights") || {});
   root.classList.add("workspace--js");
   initTabs();
   var firstArticle = root.querySelector(".question[data-response-id]");

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
 from django.core.exceptions import FieldFetchBlocked
 from django.db.models import query as query_module
 from django.db.models.fetch_modes import FETCH_RAISE
@@ -170,13 +171,15 @@ def client_for(user) -> Client:
 BUDGET = {
     "healthz_db": 1,  # one SELECT by primary key (E0)
     "assignment_list": 3,  # session, user, the assignments with status and progress subqueries
-    # session, user, assignment, submission, missing-responses check, sources, passages,
-    # glossary, responses with questions, evidence with passages (E1)
-    "workspace": 10,
+    # session, user, assignment (with its question count), answers with their submission and
+    # questions, evidence with passages, the sources' rows; the rendered source panels come
+    # from the cache (E1). With the panels not yet cached: + passages and glossary.
+    "workspace": 6,
+    "workspace_cold": 8,
     "autosave": 6,  # session, user, lock the submission, compare-and-set UPDATE + 2 (E2)
-    # session, user, assignment, submission, missing-responses check, lock, answers for the
-    # receipt, UPDATE + 2 (E3)
-    "submit": 10,
+    # session, user, lock the student's submission (visibility checked in the same query),
+    # answers for the receipt, UPDATE + 2 (E3)
+    "submit": 7,
     "dashboard": 6,
     "grid": 8,  # G5: the same for 5, 30 and 300 pupils (E4/E4')
     "mark_submission": 15,
@@ -201,6 +204,8 @@ def request_page(page: str, world: World):
         return get(pupil, reverse("learn:assignment-list")), get(pupil, reverse("learn:assignment-list"))
     if page == "workspace":
         return get(pupil, workspace_url), get(pupil, workspace_url)
+    if page == "workspace_cold":
+        return get(pupil, workspace_url), lambda: (cache.clear(), pupil.get(workspace_url))[1]
     if page == "autosave":
         url = reverse("learn:response-save", args=[a.pk, world.pupil_response.pk])
         state = {"version": world.pupil_response.version}

@@ -231,14 +231,54 @@ def test_workspace_query_count_is_the_same_for_0_and_20_evidence_items(
 ):
     for index in range(evidence_items):
         factories.make_evidence(response=responses[index % 3], passage=passage, start=0, end=index + 1)
+    student_client.get(url("workspace", assignment.pk))  # renders and caches the source panels
     with django_assert_num_queries(WORKSPACE_QUERIES):
         reply = student_client.get(url("workspace", assignment.pk))
     assert reply.content.decode().count('class="chip"') == evidence_items
 
 
-# session, user, assignment, submission, missing-response check, sources, passages, glossary,
-# responses with questions, evidence with passages.
-WORKSPACE_QUERIES = 10
+def _highlights(reply) -> dict:
+    found = re.search(
+        r'<script id="passage-highlights" type="application/json">(.*?)</script>', reply.content.decode()
+    )
+    return json.loads(found.group(1))
+
+
+def test_workspace_lists_only_this_pupils_quotations_to_highlight(
+    student_client, assignment, responses, passage, classmate
+):
+    factories.make_evidence(response=responses[0], passage=passage, start=6, end=13)
+    factories.make_evidence(response=responses[2], passage=passage, start=0, end=5)
+    theirs = work.submission_start(assignment=assignment, student=classmate).responses.first()
+    factories.make_evidence(response=theirs, passage=passage, start=14, end=18)
+    reply = student_client.get(url("workspace", assignment.pk))
+    assert _highlights(reply) == {str(passage.pk): [[0, 5], [6, 13]]}
+    # The passage text itself is shared by everyone: it carries nobody's highlights.
+    assert "<mark>" not in reply.content.decode()
+
+
+def test_a_source_edited_after_it_was_shown_shows_its_new_text(student_client, assignment, passage):
+    first = student_client.get(url("workspace", assignment.pk)).content.decode()
+    assert "First passage text." in first
+    passage.text = "First passage, corrected."
+    passage.save()
+    GlossaryTerm.objects.create(source=passage.source, term="corrected", definition="Put right by an editor.")
+    again = student_client.get(url("workspace", assignment.pk)).content.decode()
+    assert "First passage, corrected." in again and "First passage text." not in again
+    assert "Put right by an editor." in again
+    assert '"First passage, corrected."' in again  # the sentence list for keyboard citing too
+
+
+def test_a_removed_glossary_term_disappears_from_the_workspace(student_client, assignment, passage):
+    term = GlossaryTerm.objects.create(source=passage.source, term="passage", definition="A piece of text.")
+    assert "A piece of text." in student_client.get(url("workspace", assignment.pk)).content.decode()
+    term.delete()
+    assert "A piece of text." not in student_client.get(url("workspace", assignment.pk)).content.decode()
+
+
+# session, user, assignment with its question count, answers with their submission and
+# questions, evidence with passages, the sources (their rendered panels come from the cache).
+WORKSPACE_QUERIES = 6
 
 
 # --- Autosave --------------------------------------------------------------------------------
