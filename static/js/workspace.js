@@ -111,7 +111,8 @@
     this.timer = null;
     this.inFlight = null;
     this.again = false;
-    this.failures = 0;
+    this.failures = 0; // the backoff exponent
+    this.failing = false; // the last save failed: showing "Not saved"
     this.blocked = null; // "conflict" | "invalid" | "closed": wait for the student
     this.bind();
     this.restoreDraft();
@@ -228,7 +229,9 @@
     if (response.status >= 500 || response.status === 403 || response.status === 429) return this.failed("retry");
     return response.json().catch(function () { return {}; }).then(function (data) {
       if (response.ok) {
+        var recovered = self.failing;
         self.failures = 0;
+        self.failing = false;
         self.version = data.version;
         self.versionInput.value = String(data.version);
         self.savedText = text;
@@ -238,6 +241,7 @@
         showSessionBanner(false);
         self.article.setAttribute("data-answered", data.answered ? "true" : "false");
         updateProgress();
+        if (recovered) retryFailed(true, self); // the way to the server is open again
         return true;
       }
       if (response.status === 409 && data.error === "conflict") {
@@ -261,6 +265,7 @@
   // Keep trying, further apart each time; typing or coming back to the tab tries at once.
   Saver.prototype.failed = function (kind) {
     this.failures += 1;
+    this.failing = true;
     var delay = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, this.failures));
     var text = kind === "session" ? MSG.sessionEnded : (kind === "offline" ? MSG.offline : MSG.retrying);
     this.setStatus("error", text);
@@ -320,9 +325,17 @@
     })).then(function (results) { return results.every(Boolean); });
   }
 
-  function retryFailed() {
+  // Save every unsaved answer now instead of when its backoff runs out: the connection is back
+  // (the `online` event, or another answer's save just got through) or the pupil is looking at
+  // the tab again. A save already in flight is not doubled (two saves on one base version would
+  // conflict with each other); it goes again as soon as it settles. `fresh` starts the backoff
+  // over, so that after a long drop an unlucky first try is repeated in 2 s, not 15 s.
+  function retryFailed(fresh, except) {
     savers.forEach(function (saver) {
-      if (!saver.blocked && saver.dirty() && !saver.inFlight) saver.save();
+      if (saver === except || saver.blocked || !saver.dirty()) return;
+      if (fresh) saver.failures = 0;
+      if (saver.inFlight) saver.again = true;
+      else saver.save();
     });
   }
 
@@ -788,10 +801,10 @@
 
   if (editable) {
     root.querySelectorAll("form[data-autosave]").forEach(function (form) { savers.push(new Saver(form)); });
-    window.addEventListener("online", retryFailed);
-    window.addEventListener("focus", retryFailed);
+    window.addEventListener("online", function () { retryFailed(true); });
+    window.addEventListener("focus", function () { retryFailed(false); });
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "visible") retryFailed();
+      if (document.visibilityState === "visible") retryFailed(false);
       else savers.forEach(function (saver) { if (saver.dirty() && !saver.blocked) saver.save(); });
     });
     window.addEventListener("beforeunload", function (event) {
