@@ -14,6 +14,7 @@
   var editable = root.getAttribute("data-editable") === "true";
   var DEBOUNCE_MS = 1500;
   var MAX_BACKOFF_MS = 15000;
+  var SAVE_TIMEOUT_MS = 20000;
 
   function readJSON(id) {
     var node = document.getElementById(id);
@@ -83,6 +84,8 @@
       body: body,
       credentials: "same-origin",
       cache: "no-store",
+      // A request stuck on a dead connection would hold this answer's saves back for good.
+      signal: window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(SAVE_TIMEOUT_MS) : undefined,
       headers: { "X-CSRFToken": csrfToken, "HX-Request": "true", "Accept": "application/json" }
     });
   }
@@ -228,7 +231,11 @@
     if (response.status === 401) { showSessionBanner(true); return this.failed("session"); }
     if (response.status >= 500 || response.status === 403 || response.status === 429) return this.failed("retry");
     return response.json().catch(function () { return {}; }).then(function (data) {
-      if (response.ok) {
+      // The server already holds exactly this text: an earlier save got through but its reply
+      // was lost (a timeout, a dropped connection). Nothing to choose between; carry on from it.
+      var alreadyThere = response.status === 409 && data.error === "conflict" && data.text === text;
+      if (alreadyThere) data.answered = text.trim() !== "";
+      if (response.ok || alreadyThere) {
         var recovered = self.failing;
         self.failures = 0;
         self.failing = false;

@@ -122,6 +122,44 @@ def test_typing_is_saved_and_still_there_after_reload(page, live_server, world):
     assert page.js_errors == []
 
 
+def test_a_save_whose_reply_is_lost_is_not_mistaken_for_a_conflict(page, live_server, world):
+    """The server stores a save but the reply never arrives (the connection drops on the way
+    back). The retry is based on the old version, so the server answers 409 with the text it
+    holds: the same text. That is no conflict for the pupil to resolve; the tab carries on."""
+    lost = []
+
+    def lose_the_first_reply(route):
+        if not lost:
+            reply = route.fetch()  # the server handles the save ...
+            lost.append(reply.status)
+            route.abort("connectionreset")  # ... but the browser never hears back
+        else:
+            route.continue_()
+
+    login(page, live_server, "nadia")
+    open_workspace(page, live_server, world)
+    page.route(re.compile(r"/responses/\d+/save/$"), lose_the_first_reply)
+    text = "Written once, acknowledged late."
+    answer_box(page, 1).fill(text)
+    expect(question(page, 1).locator(".save-status")).to_have_text(
+        re.compile(r"^Saved \d\d:\d\d$"), timeout=SAVE_WAIT * 3
+    )
+    assert lost == [200]
+    expect(question(page, 1).locator(".conflict__box")).to_have_count(0)
+    answer = stored(world, 1)
+    assert (answer.text, answer.version) == (text, 1)
+    # Later typing saves on top of the version the server reported.
+    answer_box(page, 1).press("End")
+    answer_box(page, 1).type(" More.")
+    expect(question(page, 1).locator(".save-status")).to_have_text(
+        re.compile(r"^Saved \d\d:\d\d$"), timeout=SAVE_WAIT
+    )
+    page.wait_for_function("() => !document.querySelector('.save-status[data-state=saving]')")
+    answer = stored(world, 1)
+    assert (answer.text, answer.version) == (text + " More.", 2)
+    assert page.js_errors == []
+
+
 def test_sentence_starter_is_inserted_at_the_cursor_and_saved(page, live_server, world):
     login(page, live_server, "nadia")
     open_workspace(page, live_server, world)
