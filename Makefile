@@ -61,7 +61,9 @@ clean:
 # 127.0.0.x. `make bench` creates and seeds the database provenance_bench (kept between runs;
 # BENCH_ARGS=--reseed starts again), stops by itself within 10 minutes, prints the table and
 # writes bench/results.json. `make scaleout` runs two instances behind haproxy (installed with
-# apt-get if missing) and exits non-zero if any check fails.
+# apt-get if missing), then measures G9 (2 instances x 2 workers vs 1 x 4, informational;
+# SCALEOUT_ARGS=--no-g9 skips it), stops by itself within 5 minutes, writes
+# /tmp/provenance-bench/scaleout.json and exits non-zero if any check fails.
 .PHONY: bench scaleout explain install-bench
 
 $(VENV)/.installed-bench: pyproject.toml | $(PY)

@@ -1,7 +1,8 @@
 """Shared pieces of the benchmark and scale-out scripts: a tiny cookie-keeping HTTP client,
 process control with hard timeouts, and facts about the machine.
 
-Standard library only, so ``bench/scaleout.py`` runs before the ``bench`` extra is installed.
+Standard library at import time (psycopg and psutil are imported by the functions that need
+them), so ``bench/scaleout.py`` can import it before the ``bench`` extra is installed.
 Every request goes to a loopback address (127.0.0.0/8); anything else is refused.
 """
 
@@ -212,13 +213,16 @@ def run(cmd: list[str], *, timeout: float, env: dict | None = None, quiet: bool 
     return output
 
 
-def start(cmd: list[str], *, env: dict, log_path: Path) -> subprocess.Popen:
-    """Start a long-running process in its own process group; ``stop_all`` ends it."""
+def start(cmd: list[str], *, env: dict, log_path: Path, new_session: bool = True) -> subprocess.Popen:
+    """Start a long-running process in its own process group; ``stop_all`` ends it.
+
+    By default also in its own session. Linux (sched_autogroup) gives every session an equal
+    share of a busy CPU, so processes whose CPU use is to be compared (two layouts of the same
+    servers) pass ``new_session=False``: own process group, the caller's session."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    group = {"start_new_session": True} if new_session else {"process_group": 0}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, **group)
     proc.log_handle = handle
     _started.append(proc)
     return proc
@@ -251,6 +255,25 @@ def stop_all() -> None:
         stop(proc)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants, including
+    the children it has already reaped (a gunicorn worker that was replaced). Needs psutil (the
+    ``bench`` extra); 0 once the process is gone."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        times = root.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in root.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child_times = child.cpu_times()
+                total += child_times.user + child_times.system
+        return total
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
 def install_signal_handlers() -> None:
     """Ctrl-C or a kill still stops every process this run started."""
 
@@ -263,6 +286,9 @@ def install_signal_handlers() -> None:
 
 
 def gunicorn_cmd(bind: str, *, workers: int, instance: str = "") -> list[str]:
+    """gunicorn with the production worker class. ``--no-control-socket``: gunicorn 27 otherwise
+    opens a control socket at one fixed path (``~/.gunicorn/gunicorn.ctl``), which every server
+    started here at the same time would share; nothing here uses it."""
     return [
         str(VENV_BIN / "gunicorn"),
         "config.wsgi:application",
@@ -278,6 +304,7 @@ def gunicorn_cmd(bind: str, *, workers: int, instance: str = "") -> list[str]:
         "5",
         "--name",
         f"provenance-{instance or bind}",
+        "--no-control-socket",
     ]
 
 
