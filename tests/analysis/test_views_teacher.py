@@ -266,7 +266,7 @@ class TestClasses:
         assert not Enrollment.objects.filter(classroom=classroom, student=student).exists()
         assert Submission.objects.filter(pk=world["submission"].pk).exists()
         grid = teacher_client.get(reverse("teach:assignment-progress", args=[world["assignment"].pk]))
-        assert student not in [row.student for row in grid.context["rows"]]
+        assert student.pk not in [row.student.pk for row in grid.context["rows"]]
 
     def test_roster_upload_shows_the_passwords_once(self, teacher_client, school_class):
         upload = io.BytesIO("\ufeffusername,first name,last name\nnpetrova,Nadia,Petrova\n".encode())
@@ -455,7 +455,7 @@ class TestProgressGrid:
     ):
         factories.make_submission(assignment=assignment, student=student, answers={1: "No quote yet"})
         response = teacher_client.get(reverse("teach:assignment-progress", args=[assignment.pk]))
-        row = next(r for r in response.context["rows"] if r.student == student)
+        row = next(r for r in response.context["rows"] if r.student.pk == student.pk)
         assert row.cells[1].state == "draft"
 
     def test_marked_cells_show_the_mark_and_hint_use_is_visible(self, teacher_client, world):
@@ -467,6 +467,25 @@ class TestProgressGrid:
         page = teacher_client.get(reverse("teach:assignment-progress", args=[world["assignment"].pk])).text
         assert "3/4" in page
         assert ">H2</span>" in page and "2 hints used" in page
+
+    def test_return_marks_lists_handed_in_work_to_release_print_or_reopen(self, teacher_client, world):
+        assignment, submission = world["assignment"], world["submission"]
+        Submission.objects.filter(pk=submission.pk).update(is_late=True)
+        page = teacher_client.get(reverse("teach:assignment-progress", args=[assignment.pk])).text
+        name, pk = submission.student.display_name, submission.pk
+        assert 'Handed in <span class="badge badge--late">late</span>' in page
+        assert f'value="{pk}" id="release-{pk}" aria-label="Release marks for {name}"' in page
+        assert "0 of 2 answers" in page and "Still to mark" in page
+        assert f'href="{reverse("teach:submission-print", args=[assignment.pk, pk])}"' in page
+        assert f'<button type="submit" form="reopen-{pk}"' in page
+        reopen = reverse("teach:submission-reopen", args=[assignment.pk, pk])
+        form = page.split(f'<form method="post" id="reopen-{pk}" action="{reopen}" hidden ')[1].split(
+            "</form>"
+        )[0]
+        assert f'data-confirm="Reopen {name}&#x27;s work so they can revise it?' in form
+        assert 'name="csrfmiddlewaretoken"' in form
+        # Work still in progress is not offered for release.
+        assert f"Release marks for {world['draft'].student.display_name}" not in page
 
     def test_htmx_polling_gets_only_the_grid(self, teacher_client, world):
         url = reverse("teach:assignment-progress", args=[world["assignment"].pk])

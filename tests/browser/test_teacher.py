@@ -131,3 +131,37 @@ def test_marking_page_fits_a_phone_screen(page, live_server, cycle):
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, path
+
+
+def test_reopening_handed_in_work_asks_first(page, live_server, cycle):
+    """The reopen buttons of the "Return marks" table submit hidden per-row forms, each of
+    which names the student in its confirmation; declining leaves the work handed in."""
+    assignment, submission = cycle["assignment"], cycle["submission"]
+    login(page, live_server, "ms_okafor")
+    page.goto(f"{live_server.url}/teach/assignments/{assignment.pk}/")
+    reopen = page.get_by_role("button", name="Reopen for revision Nadia Petrova")
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    reopen.click()
+    expect(page.get_by_role("checkbox", name="Release marks for Nadia Petrova")).to_be_visible()
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.SUBMITTED
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    reopen.click()
+    expect(page.get_by_text("Nadia Petrova's work is open again for revision.")).to_be_visible()
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.IN_PROGRESS
+    assert [q.startswith("Reopen Nadia Petrova's work so they can revise it?") for q in questions] == [
+        True,
+        True,
+    ]
+    assert page.js_errors == []
