@@ -739,7 +739,11 @@ def _workspace_responses(*, assignment: Assignment, student) -> list[Response]:
     return list(
         Response.objects.filter(submission__assignment=assignment, submission__student=student)
         .select_related("question", "submission")
-        .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.select_related("passage")))
+        .prefetch_related(
+            # Explicit order: the default ("response", …) would join through every model's own
+            # default ordering (response → submission → assignment, student) for nothing.
+            Prefetch("evidence", queryset=Evidence.objects.select_related("passage").order_by("created_at", "pk"))
+        )
         .order_by("question__position", "question_id")
     )
 
