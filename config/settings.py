@@ -137,7 +137,8 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    # Django's database sessions, read with one fixed statement (accounts/sessions.py).
+    SESSION_ENGINE = "accounts.sessions"
 
 # Sessions live in the database (or Redis in front of it), never in one process.
 SESSION_COOKIE_AGE = 12 * 60 * 60

@@ -254,7 +254,7 @@ def fmt(value, unit=""):
     return f"{value}{unit}"
 
 
-def print_summary(results: dict) -> None:
+def print_summary(results: dict, path: Path = RESULTS) -> None:
     header = ("run", "sent", "acked", "409", "5xx", "no answer", "lost", "duration", "p50", "p95")
     rows = []
     for key, label in (("t8", "T8 lost writes"), ("t12", "T12 crash load")):
@@ -289,7 +289,7 @@ def print_summary(results: dict) -> None:
     for item in results["checks"]:
         value = json.dumps(item["value"], default=str)
         print(f"{'PASS' if item['ok'] else 'FAIL'}  {item['check']}  ({value[:150]})")
-    print(f"\n{'ALL PASSED' if results['passed'] else 'FAILED'} in {results['duration_s']} s; {RESULTS}")
+    print(f"\n{'ALL PASSED' if results['passed'] else 'FAILED'} in {results['duration_s']} s; {path}")
 
 
 # --- Main -------------------------------------------------------------------------------------
@@ -357,7 +357,7 @@ def main(argv=None) -> int:
             results["checks"] = build_checks(results)
             results["passed"] = bool(results["checks"]) and all(item["ok"] for item in results["checks"])
             args.results.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
-            print_summary(results)
+            print_summary(results, args.results)
         finally:
             written.set()
         return results["passed"]
@@ -508,8 +508,9 @@ def _deadlocks(conn) -> int:
 def _brief(r: dict) -> str:
     return (
         f"sent {r['saves_sent']}, acked {r['acknowledged']}, 409 {r['conflicts_409']}, "
-        f"5xx {r['status_5xx']}, no answer {r['no_answer']}, lost {r['lost_writes']}, {r['duration_s']} s, "
-        f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms"
+        f"5xx {r['status_5xx']}, no answer {r['no_answer']}, lost {r['lost_writes']}, {r['duration_s']} s"
+        + (f" (CPU-bound: {r['cpu_bound_duration_s']} s)" if r.get("cpu_bound_duration_s") else "")
+        + f", p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms"
     )
 
 

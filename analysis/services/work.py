@@ -24,7 +24,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -213,23 +213,26 @@ def submission_start(*, assignment: Assignment, student) -> Submission:
     """
     if not assignment.is_open():
         raise WorkClosed(_("This assignment is not open yet."), reason="not_open")
-    submission, created = Submission.objects.get_or_create(assignment=assignment, student=student)
-    if created:
-        missing = list(
-            Question.objects.filter(exercise_id=assignment.exercise_id).values_list("pk", flat=True)
-        )
-    elif submission.status == Status.IN_PROGRESS:
-        missing = list(
-            Question.objects.filter(exercise_id=assignment.exercise_id)
-            .exclude(pk__in=Response.objects.filter(submission=submission).values("question_id"))
-            .values_list("pk", flat=True)
-        )
-    else:
-        missing = []
-    if missing:
-        Response.objects.bulk_create(
-            [Response(submission=submission, question_id=pk) for pk in missing], ignore_conflicts=True
-        )
+    # One transaction: nobody else sees the new submission before its answers exist (a submit
+    # racing the first visit would otherwise hand in, and hash, an empty set of answers).
+    with transaction.atomic():
+        submission, created = Submission.objects.get_or_create(assignment=assignment, student=student)
+        if created:
+            missing = list(
+                Question.objects.filter(exercise_id=assignment.exercise_id).values_list("pk", flat=True)
+            )
+        elif submission.status == Status.IN_PROGRESS:
+            missing = list(
+                Question.objects.filter(exercise_id=assignment.exercise_id)
+                .exclude(pk__in=Response.objects.filter(submission=submission).values("question_id"))
+                .values_list("pk", flat=True)
+            )
+        else:
+            missing = []
+        if missing:
+            Response.objects.bulk_create(
+                [Response(submission=submission, question_id=pk) for pk in missing], ignore_conflicts=True
+            )
     return submission
 
 
@@ -308,6 +311,62 @@ def answer_validate(text: str) -> None:
         raise AnswerRejected(_("This answer contains a character that cannot be saved (a null character)."))
 
 
+# The autosave is the busiest request there is (every few seconds for every pupil typing), so
+# its two statements are written out in SQL: building the same conditions with the ORM cost
+# several times the rest of the request. ``_ACCEPTS`` holds, for a submission row ``s``, the
+# rules ``_locked_submission`` applies: the student's own, in an assignment they can still see
+# (``Assignment.objects.for_student``), in progress (``_check_accepting``), open, and not past
+# a strict due date, their extension counting (COALESCE(..., now) >= now: no due date at all
+# passes). tests/analysis/test_work_services.py checks each rule on this path.
+_ACCEPTS = """
+    s.student_id = %(student)s AND s.status = 'in_progress' {assignment} AND s.assignment_id IN (
+        SELECT a.id FROM analysis_assignment a
+        JOIN accounts_classroom c ON c.id = a.classroom_id
+        JOIN accounts_enrollment e ON e.classroom_id = c.id
+        WHERE e.student_id = %(student)s AND a.archived_at IS NULL AND c.archived_at IS NULL
+        AND a.opens_at <= %(now)s
+        AND (a.late_allowed OR COALESCE(
+            (SELECT x.due_at FROM analysis_extension x
+             WHERE x.assignment_id = a.id AND x.student_id = %(student)s),
+            a.due_at, %(now)s) >= %(now)s))"""
+
+# The compare-and-set; its condition also locks the submission as ``_locked_submission`` does
+# (FOR NO KEY UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), so it
+# never interleaves with a submit: a submit holding the lock makes it wait, and once the
+# submit commits the locking subquery re-reads the row (READ COMMITTED), finds it submitted
+# and matches nothing.
+_SAVE_IF_CURRENT = """
+    UPDATE analysis_response SET text = %(text)s, version = version + 1, updated_at = %(now)s
+    WHERE id = %(answer)s AND version = %(base)s AND EXISTS (
+        SELECT 1 FROM analysis_submission s
+        WHERE s.id = analysis_response.submission_id AND {accepts} {lock})"""
+
+# After a refused compare-and-set: the answer as it stands and whether its submission still
+# takes changes. A plain read, no lock, so a stale save writes nothing at all: the stored
+# version only grows (it still differs from the base), and the text sent back is a committed
+# state of the answer. A submission that no longer takes changes goes the long way.
+_CURRENT = """
+    SELECT r.id, r.text, r.version, r.updated_at, ({accepts}) AS accepting
+    FROM analysis_response r JOIN analysis_submission s ON s.id = r.submission_id
+    WHERE r.id = %(answer)s AND s.student_id = %(student)s"""
+
+
+def _fit_the_database(*numbers) -> bool:
+    """Whether these integers can be sent as they are: SQLite refuses any past 64 bits (a
+    version from a tampered form), where a lookup should simply find nothing."""
+    low, high = connection.ops.integer_field_range("BigIntegerField")
+    return all(low <= number <= high for number in numbers if number is not None)
+
+
+def _autosave_sql(template: str, *, assignment_id) -> str:
+    mine = "AND s.assignment_id = %(assignment)s" if assignment_id is not None else ""
+    accepts = _ACCEPTS.format(assignment=mine)
+    lock = ""
+    if connection.features.has_select_for_update:
+        lock = connection.ops.for_update_sql(no_key=True)
+    return template.format(accepts=accepts, lock=lock)
+
+
 def response_save(
     *, response_id: int, student, text: str, base_version: int, assignment_id=None, now=None
 ) -> SavedAnswer:
@@ -318,21 +377,51 @@ def response_save(
     submitted, or past a strict due date), ``VersionConflict`` with the stored text and version
     when the answer moved on since ``base_version`` (nothing stored), ``Response.DoesNotExist``
     when the answer is not this student's. Saving the same text again still bumps the version,
-    so every acknowledged save has its own version number. Two queries on success.
+    so every acknowledged save has its own version number.
+
+    One statement when it saves (``_SAVE_IF_CURRENT``), two when the answer moved on (the
+    compare-and-set, then ``_CURRENT``); only a closed or foreign answer goes on to
+    ``_locked_submission``, which says precisely why.
     """
     answer_validate(text)
+    if not _fit_the_database(response_id, assignment_id):
+        raise Response.DoesNotExist  # no row has an id like that
     now = now or timezone.now()
+    params = {
+        "text": text,
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "answer": response_id,
+        "base": base_version,
+        "student": student.pk,
+        "assignment": assignment_id,
+    }
+    saved = SavedAnswer(
+        response_id=response_id, version=base_version + 1, updated_at=now, answered=bool(text.strip())
+    )
     with transaction.atomic():
+        if student.is_student and _fit_the_database(base_version):
+            with connection.cursor() as cursor:
+                cursor.execute(_autosave_sql(_SAVE_IF_CURRENT, assignment_id=assignment_id), params)
+                if cursor.rowcount == 1:
+                    return saved
+            current = next(
+                iter(Response.objects.raw(_autosave_sql(_CURRENT, assignment_id=assignment_id), params)),
+                None,
+            )
+            if current is not None and current.accepting and current.version != base_version:
+                raise VersionConflict(
+                    text=current.text, version=current.version, updated_at=current.updated_at
+                )
+        # Not theirs, or closed (this raises, saying which); or it changed between the two
+        # statements above (an extension granted that very moment), or a version no column
+        # can hold (the ORM's lookup finds nothing): the long way, under the lock.
         submission = _locked_submission(
             student=student, now=now, response_id=response_id, assignment_id=assignment_id
         )
-        updated = Response.objects.filter(pk=response_id, submission=submission, version=base_version).update(
+        if Response.objects.filter(pk=response_id, submission=submission, version=base_version).update(
             text=text, version=F("version") + 1, updated_at=now
-        )
-        if updated:
-            return SavedAnswer(
-                response_id=response_id, version=base_version + 1, updated_at=now, answered=bool(text.strip())
-            )
+        ):
+            return saved
         current = Response.objects.only("text", "version", "updated_at").get(pk=response_id)
         raise VersionConflict(text=current.text, version=current.version, updated_at=current.updated_at)
 
@@ -742,7 +831,10 @@ def _workspace_responses(*, assignment: Assignment, student) -> list[Response]:
         .prefetch_related(
             # Explicit order: the default ("response", …) would join through every model's own
             # default ordering (response → submission → assignment, student) for nothing.
-            Prefetch("evidence", queryset=Evidence.objects.select_related("passage").order_by("created_at", "pk"))
+            Prefetch(
+                "evidence",
+                queryset=Evidence.objects.select_related("passage").order_by("created_at", "pk"),
+            )
         )
         .order_by("question__position", "question_id")
     )

@@ -182,7 +182,7 @@ def _own_response_or_404(request, assignment_id: int, response_id: int) -> None:
     """On the refusal path only (the happy path's service call does this lookup itself):
     a malformed body for someone else's answer is a 404, like any other request for it."""
     if not Response.objects.filter(
-        pk=response_id, submission__student=request.user, submission__assignment_id=assignment_id
+        pk=response_id, submission__student=request.user, submission__assignment__pk=assignment_id
     ).exists():
         raise Http404
 

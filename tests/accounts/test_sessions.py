@@ -9,6 +9,8 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
+HTMX = {"HX-Request": "true"}
+
 
 def _log_in(client, username="pupil"):
     factories.make_student(username=username, password="correct-horse")
@@ -70,3 +72,29 @@ def test_replaying_a_logged_out_session_cookie_gets_the_login_page(client):
     client.cookies["sessionid"] = cookie
     response = client.get(reverse("accounts:join"))
     assert response.status_code == 302
+
+
+def test_autosaves_alone_keep_a_pupil_typing_signed_in(client):
+    """A pupil who only types (an autosave every 25 minutes, no page loads) stays signed in:
+    every autosave counts as activity, although activity is written at most once a minute."""
+    from accounts.models import User
+    from analysis.services import work
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _log_in(client)
+        pupil = User.objects.get(username="pupil")
+        assignment = factories.make_assignment(classroom=factories.make_classroom(students=[pupil]))
+        answer = work.submission_start(assignment=assignment, student=pupil).responses.first()
+    url = reverse("learn:response-save", args=[assignment.pk, answer.pk])
+    version = 0
+    for minutes in (25, 50, 75, 100, 125, 154):
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            reply = client.post(url, {"text": f"draft {minutes}", "version": version}, headers=HTMX)
+        assert reply.status_code == 200, minutes
+        version = reply.json()["version"]
+    with time_machine.travel(start + timedelta(minutes=154 + 31), tick=False):
+        reply = client.post(url, {"text": "after a break", "version": version}, headers=HTMX)
+    assert reply.status_code == 401  # idle for 31 minutes: the session has ended
+    answer.refresh_from_db()
+    assert (answer.text, answer.version) == ("draft 154", version)

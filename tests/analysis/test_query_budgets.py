@@ -176,7 +176,7 @@ BUDGET = {
     # from the cache (E1). With the panels not yet cached: + passages and glossary.
     "workspace": 6,
     "workspace_cold": 8,
-    "autosave": 6,  # session, user, lock the submission, compare-and-set UPDATE + 2 (E2)
+    "autosave": 5,  # session, user, compare-and-set UPDATE that also locks the submission + 2 (E2)
     # session, user, lock the student's submission (visibility checked in the same query),
     # answers for the receipt, UPDATE + 2 (E3)
     "submit": 7,

@@ -1,11 +1,15 @@
 """The rules of the student's work (analysis.services.work), without HTTP."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
-from analysis.models import Evidence, Extension, Question, Response, Stage, Submission
+from accounts.models import Classroom
+from analysis.models import Assignment, Evidence, Extension, Question, Response, Stage, Submission
 from analysis.services import work
 from tests import factories
 
@@ -159,6 +163,152 @@ def test_late_work_when_allowed_is_accepted_and_marked_late(school_class, studen
     submission = work.submission_start(assignment=assignment, student=student)
     work.response_save(response_id=answers(submission)[0].pk, student=student, text="late", base_version=0)
     assert work.submission_submit(submission=submission).is_late
+
+
+# The autosave writes with its own SQL (the busiest request): each rule of _locked_submission
+# must hold on that path too, and refuse with the same answer, storing nothing.
+
+
+def test_an_extension_that_has_run_out_closes_a_strict_assignment(school_class, student):
+    assignment = factories.make_assignment(
+        classroom=school_class,
+        opens_at=timezone.now() - timedelta(days=3),
+        due_at=timezone.now() + timedelta(days=1),
+        late_allowed=False,
+    )
+    Extension.objects.create(
+        assignment=assignment, student=student, due_at=timezone.now() - timedelta(minutes=1)
+    )
+    submission = work.submission_start(assignment=assignment, student=student)
+    with pytest.raises(work.WorkClosed) as closed:
+        work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
+    assert closed.value.reason == "late"
+    assert answers(submission)[0].text == ""
+
+
+def test_saving_after_the_opening_was_postponed_is_refused(submission, student, assignment):
+    Assignment.objects.filter(pk=assignment.pk).update(opens_at=timezone.now() + timedelta(days=1))
+    with pytest.raises(work.WorkClosed) as closed:
+        work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
+    assert closed.value.reason == "not_open"
+    assert answers(submission)[0].text == ""
+
+
+@pytest.mark.parametrize("archived", ["assignment", "class"])
+def test_saving_in_an_archived_assignment_or_class_is_not_found(submission, student, archived):
+    if archived == "assignment":
+        Assignment.objects.filter(pk=submission.assignment_id).update(archived_at=timezone.now())
+    else:
+        Classroom.objects.filter(pk=submission.assignment.classroom_id).update(archived_at=timezone.now())
+    with pytest.raises(Response.DoesNotExist):
+        work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
+    assert answers(submission)[0].text == ""
+
+
+def test_saving_an_answer_under_another_assignment_is_not_found(submission, student, school_class):
+    other = factories.make_assignment(classroom=school_class)
+    work.submission_start(assignment=other, student=student)
+    response = answers(submission)[0]
+    with pytest.raises(Response.DoesNotExist):
+        work.response_save(
+            response_id=response.pk, student=student, text="x", base_version=0, assignment_id=other.pk
+        )
+    saved = work.response_save(
+        response_id=response.pk,
+        student=student,
+        text="x",
+        base_version=0,
+        assignment_id=submission.assignment_id,
+    )
+    assert saved.version == 1
+
+
+def test_ids_and_versions_no_column_can_hold_are_refused_not_crashed(submission, student):
+    response = answers(submission)[0]
+    with pytest.raises(Response.DoesNotExist):
+        work.response_save(response_id=2**70, student=student, text="x", base_version=0)
+    with pytest.raises(Response.DoesNotExist):
+        work.response_save(
+            response_id=response.pk, student=student, text="x", base_version=0, assignment_id=2**70
+        )
+    with pytest.raises(work.VersionConflict) as conflict:
+        work.response_save(response_id=response.pk, student=student, text="x", base_version=2**70)
+    assert conflict.value.version == 0
+    response.refresh_from_db()
+    assert (response.text, response.version) == ("", 0)
+
+
+def test_a_stale_save_after_submitting_is_refused_as_submitted(submission, student):
+    """Closed wins over stale: the pupil is told the work is handed in, not shown a conflict."""
+    response = answers(submission)[0]
+    work.response_save(response_id=response.pk, student=student, text="kept", base_version=0)
+    work.submission_submit(submission=submission)
+    with pytest.raises(work.WorkClosed) as closed:
+        work.response_save(response_id=response.pk, student=student, text="lost?", base_version=0)
+    assert closed.value.reason == "submitted"
+    response.refresh_from_db()
+    assert (response.text, response.version) == ("kept", 1)
+
+
+def _backend_waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_waiting_for_a_submit_is_refused_once_the_submit_commits(school_class, student):
+    """The save's compare-and-set locks the submission as a submit does: it waits for a submit
+    in progress, then finds the work handed in and stores nothing, so the receipt covers every
+    acknowledged save."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite serialises whole write transactions)")
+    assignment = factories.make_assignment(classroom=school_class)
+    submission = work.submission_start(assignment=assignment, student=student)
+    response = answers(submission)[0]
+    locked, commit = threading.Event(), threading.Event()
+    outcome = []
+
+    def submit_holding_the_lock():
+        try:
+            with transaction.atomic():
+                Submission.objects.select_for_update(no_key=True).get(pk=submission.pk)
+                locked.set()
+                commit.wait(timeout=20)
+                Submission.objects.filter(pk=submission.pk).update(
+                    status=Submission.Status.SUBMITTED, submitted_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+    def save():
+        try:
+            locked.wait(timeout=20)
+            work.response_save(response_id=response.pk, student=student, text="too late", base_version=0)
+            outcome.append("saved")
+        except work.WorkClosed as closed:
+            outcome.append(closed.reason)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit_holding_the_lock), threading.Thread(target=save)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 20
+    while not _backend_waiting_for_a_lock() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    waited = _backend_waiting_for_a_lock()
+    commit.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert waited, "the save did not wait for the submission's lock"
+    assert outcome == ["submitted"]
+    response.refresh_from_db()
+    assert (response.text, response.version) == ("", 0)
 
 
 # --- hints -----------------------------------------------------------------------------------
