@@ -187,6 +187,43 @@ def wait_http(host: str, port: int, path: str = "/healthz", timeout: float = 30.
 _started: list[subprocess.Popen] = []
 
 
+def drain(host: str, port: int, timeout: float = 30.0) -> None:
+    """Wait until the server has finished what the last load run left queued (the load tool
+    stops sending, but gunicorn still answers every request already accepted), so no run pays
+    for the previous one: /healthz must answer quickly three times in a row."""
+    deadline = time.monotonic() + timeout
+    quick = 0
+    while quick < 3 and time.monotonic() < deadline:
+        began = time.monotonic()
+        try:
+            Client(host, port, timeout=timeout).get("/healthz")
+        except OSError:
+            time.sleep(0.2)
+            continue
+        quick = quick + 1 if time.monotonic() - began < 0.05 else 0
+    time.sleep(0.2)
+
+
+def answer_versions(database_url: str, ids: list[int]) -> dict[int, int]:
+    """Current versions of these answers, straight from the database (a save in flight when the
+    last load run stopped has landed by now, so the next run starts from the right version)."""
+    import psycopg
+
+    with psycopg.connect(database_url, connect_timeout=10) as conn:
+        return dict(conn.execute("SELECT id, version FROM analysis_response WHERE id = ANY(%s)", [ids]))
+
+
+def write_wrk_data(path: Path, rows: list[dict]) -> Path:
+    """A Lua data file for the wrk scripts: ``return { {key = "value", …, version = n}, … }``.
+    Every value but ``version`` is written as a JSON string (valid Lua string syntax)."""
+    entries = []
+    for row in rows:
+        fields = ", ".join(f"{key} = {json.dumps(value)}" for key, value in row.items() if key != "version")
+        entries.append(f"  {{ {fields}, version = {int(row['version'])} }}")
+    path.write_text("return {\n" + ",\n".join(entries) + "\n}\n")
+    return path
+
+
 def run(cmd: list[str], *, timeout: float, env: dict | None = None, quiet: bool = False, check: bool = True):
     """Run a command to completion with a hard timeout (the whole process group is killed)."""
     proc = subprocess.Popen(

@@ -1,6 +1,6 @@
 """CPU cost of one request, in-process, on the bench data (``make bench`` seeds it first).
 
-    .venv/bin/python bench/cpucost.py e0|floor|e1|e2|e3|e4|e4big|e5 [-n 200] [--cprofile]
+    .venv/bin/python bench/cpucost.py e0|floor|e1|e2|e4|e4big|e5 [-n 200] [--cprofile]
 
 Runs the endpoint's request N times through Django's test client with the production
 settings (DEBUG off) and prints the mean CPU milliseconds per request (process time, so other
@@ -64,9 +64,6 @@ def endpoint(name: str):
             return {"text": response.text, "version": version}
 
         return student, "POST", path, data
-    if name == "e3":  # submit page's POST is one-shot; measure the review fragment instead
-        student, assignment, _ = drafts[2]
-        return student, "GET", reverse("learn:workspace", args=[assignment.pk]), None
     if name in ("e4", "e4big"):
         classroom = (
             class30 if name == "e4" else prepare.bench_classes().filter(name__endswith="(year group)").first()

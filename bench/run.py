@@ -41,6 +41,8 @@ from common import (  # noqa: E402
     ROOT,
     VENV_BIN,
     Client,
+    answer_versions,
+    drain,
     ensure_database,
     free_port,
     gunicorn_cmd,
@@ -52,6 +54,7 @@ from common import (  # noqa: E402
     start,
     stop_all,
     wait_http,
+    write_wrk_data,
 )
 
 HOST = "127.0.0.1"
@@ -299,29 +302,23 @@ class Bench:
         return [int(re.search(r"/responses/(\d+)/", item["path"]).group(1)) for item in self.targets["e2"]]
 
     def _versions(self) -> list[int]:
-        """Current versions of the E2 answers, straight from the database (so a save that was in
-        flight when wrk stopped cannot leave the next run one version behind)."""
-        import psycopg
-
         ids = self._e2_response_ids()
-        with psycopg.connect(self.env["DATABASE_URL"], connect_timeout=10) as conn:
-            rows = dict(conn.execute("SELECT id, version FROM analysis_response WHERE id = ANY(%s)", [ids]))
+        rows = answer_versions(self.env["DATABASE_URL"], ids)
         return [rows[pk] for pk in ids]
 
     def _write_e2_data(self) -> Path:
-        path = OUT / "e2_data.lua"
-        entries = []
-        for item, client, version in zip(self.targets["e2"], self.e2_clients, self._versions(), strict=True):
-            fields = {
+        pupils = zip(self.targets["e2"], self.e2_clients, self._versions(), strict=True)
+        rows = [
+            {
                 "path": item["path"],
                 "cookie": client.cookie_header(),
                 "csrf": client.csrf_token,
                 "body_text": urllib.parse.quote_plus(item["text"]),
+                "version": version,
             }
-            body = ", ".join(f"{key} = {json.dumps(value)}" for key, value in fields.items())
-            entries.append(f"  {{ {body}, version = {version} }}")
-        path.write_text("return {\n" + ",\n".join(entries) + "\n}\n")
-        return path
+            for item, client, version in pupils
+        ]
+        return write_wrk_data(OUT / "e2_data.lua", rows)
 
     def wrk(self, name, spec, duration) -> dict:
         conns = self.args.connections
@@ -346,7 +343,7 @@ class Bench:
             str(script),
             url,
         ]
-        self.drain(spec["port"])
+        drain(HOST, spec["port"], timeout=60.0)
         before = self.cpu_snapshot(spec["port"])
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=duration + 30)
         after = self.cpu_snapshot(spec["port"])
@@ -367,22 +364,6 @@ class Bench:
             "db_cpu_ms": (after["db"] - before["db"]) * 1000 / requests,
             "other_cores": self.other_load(before, after),
         }
-
-    def drain(self, port, timeout=60.0):
-        """Wait until the server has finished what the last run left queued (wrk stops sending,
-        but gunicorn still answers every request already accepted), so no run pays for the
-        previous one: /healthz must answer quickly several times in a row."""
-        deadline = time.monotonic() + timeout
-        quick = 0
-        while quick < 3 and time.monotonic() < deadline:
-            began = time.monotonic()
-            try:
-                Client(HOST, port, timeout=timeout).get("/healthz")
-            except OSError:
-                time.sleep(0.2)
-                continue
-            quick = quick + 1 if time.monotonic() - began < 0.05 else 0
-        time.sleep(0.2)
 
     def cpu_snapshot(self, port) -> dict:
         import psutil

@@ -81,7 +81,9 @@ from common import (  # noqa: E402
     PYTHON,
     ROOT,
     Client,
+    answer_versions,
     cpu_seconds,
+    drain,
     drop_database,
     ensure_database,
     free_port,
@@ -94,6 +96,7 @@ from common import (  # noqa: E402
     stop,
     stop_all,
     wait_http,
+    write_wrk_data,
 )
 
 INSTANCES = {"A": "127.0.0.2", "B": "127.0.0.3"}
@@ -655,13 +658,8 @@ class ScaleOut:
     def g9_data(self) -> Path:
         """The wrk data file: each pupil's pages, cookies and the answer's current version, read
         from the database before every run (a save in flight when wrk stopped has landed)."""
-        import psycopg
-
         ids = [p[2] for p in self.g9_pupils]
-        with psycopg.connect(self.env["DATABASE_URL"], connect_timeout=10) as conn:
-            versions = dict(
-                conn.execute("SELECT id, version FROM analysis_response WHERE id = ANY(%s)", [ids]).fetchall()
-            )
+        versions = answer_versions(self.env["DATABASE_URL"], ids)
         entries = []
         for index, ((_, assignment_id, response_id), client) in enumerate(
             zip(self.g9_pupils, self.g9_clients, strict=True)
@@ -678,26 +676,8 @@ class ScaleOut:
                 "csrf": client.csrf_token,
                 "body_text": urllib.parse.quote_plus(text),
             }
-            body = ", ".join(f"{key} = {json.dumps(value)}" for key, value in fields.items())
-            entries.append(f"  {{ {body}, version = {versions[response_id]} }}")
-        path = self.work / "g9_data.lua"
-        path.write_text("return {\n" + ",\n".join(entries) + "\n}\n")
-        return path
-
-    def g9_drain(self, port, timeout=30.0):
-        """Wait until the layout has answered everything the last run left queued: /healthz
-        through its proxy answers quickly three times in a row."""
-        deadline = time.monotonic() + timeout
-        quick = 0
-        while quick < 3 and time.monotonic() < deadline:
-            began = time.monotonic()
-            try:
-                Client(PROXY_HOST, port, timeout=timeout).get("/healthz")
-            except OSError:
-                time.sleep(0.2)
-                continue
-            quick = quick + 1 if time.monotonic() - began < 0.05 else 0
-        time.sleep(0.2)
+            entries.append({**fields, "version": versions[response_id]})
+        return write_wrk_data(self.work / "g9_data.lua", entries)
 
     def g9_cpu(self, label) -> dict:
         import resource
@@ -725,7 +705,7 @@ class ScaleOut:
                 raise RuntimeError(f"G9 instance {name} ({label}) exited with {proc.returncode}")
         # Both layouts: saves the previous run left in flight land before versions are read.
         for other in self.layouts.values():
-            self.g9_drain(other["port"])
+            drain(PROXY_HOST, other["port"])
         n = len(self.g9_pupils)
         env = {
             **os.environ,
