@@ -18,7 +18,7 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import User, display_name_of
 from analysis.models import Assignment, CommentBankEntry, Evidence, Mark, MarkChange, Response, Submission
 
 MARKABLE_STATUSES = (Submission.Status.SUBMITTED, Submission.Status.RETURNED)
@@ -269,11 +269,6 @@ class GridSubmission(NamedTuple):
     returned_at: datetime | None
 
 
-def grid_display_name(first_name: str, last_name: str, username: str) -> str:
-    """``User.display_name`` from the three columns, so the grid need not build 300 users."""
-    return f"{first_name} {last_name}".strip() or username
-
-
 @dataclass(slots=True)
 class GridRow:
     student: GridStudent
@@ -375,7 +370,7 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
     not_started = [_cell_for(False, False, None, labels) for _column in columns]
     rows = []
     for pk, username, first_name, last_name in students:
-        student = GridStudent(pk, username, grid_display_name(first_name, last_name, username))
+        student = GridStudent(pk, username, display_name_of(first_name, last_name, username))
         submission = submissions.get(pk)
         if submission is None:
             cells = list(not_started)  # never changed once built, so rows can share them

@@ -7,14 +7,13 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import User, display_name_of
 from analysis.services.marking import (
     CellState,
     GridCell,
     GridRow,
     GridStudent,
     GridSubmission,
-    grid_display_name,
 )
 from analysis.templatetags.progress_rows import (
     grid_rows_html,
@@ -232,15 +231,15 @@ def test_each_reopen_form_posts_to_its_submission_with_the_token_after_a_confirm
 
 
 @pytest.mark.parametrize(
-    "first, last, username",
+    ("first", "last", "username", "shown"),
     [
-        ("Nadia", "Petrova", "np"),
-        ("", "", "np"),
-        ("Nadia", "", "np"),
-        ("", "Petrova", "np"),
-        (" ", " ", "np"),
+        ("Nadia", "Petrova", "np", "Nadia Petrova"),
+        ("", "", "np", "np"),
+        ("Nadia", "", "np", "Nadia"),
+        ("", "Petrova", "np", "Petrova"),
+        (" ", " ", "np", "np"),
     ],
 )
-def test_grid_names_are_the_users_display_names(first, last, username):
+def test_grid_names_are_the_users_display_names(first, last, username, shown):
     user = User(first_name=first, last_name=last, username=username)
-    assert grid_display_name(first, last, username) == user.display_name
+    assert display_name_of(first, last, username) == user.display_name == shown
