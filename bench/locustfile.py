@@ -4,7 +4,11 @@ Each simulated pupil owns one draft answer (its own session, from ``BENCH_PUPILS
 ``bench/prepare.py pupils``). It autosaves that answer every ``BENCH_SAVE_EVERY`` seconds, sending
 the version it was last given, exactly as the workspace's script does, and opens the workspace
 page once every ``BENCH_VIEW_EVERY`` saves. Start times are spread over one save interval so
-the load is steady rather than a thundering herd.
+the load is steady rather than a thundering herd, and each pupil keeps its own phase: its saves
+are due at start + k × interval, whatever the replies take. (Locust's ``constant_pacing`` counts
+from the moment the user was spawned, which undoes a random start: the users spawned in one
+second would save in one clump every interval, and the server would see 60 connections in 30 ms
+and a queue, not the steady class the goal describes.)
 
 A save is a failure unless it answers 200 with a JSON version (a 409 conflict would mean the
 client and server disagreed on the version: the pupil takes the server's version and carries on).
@@ -15,10 +19,11 @@ import itertools
 import json
 import os
 import random
+import time
 import urllib.parse
 
 import gevent
-from locust import FastHttpUser, constant_pacing, task
+from locust import FastHttpUser, task
 
 PUPILS = json.loads(open(os.environ["BENCH_PUPILS"]).read())  # noqa: SIM115
 SAVE_EVERY = float(os.environ.get("BENCH_SAVE_EVERY", "10"))
@@ -27,7 +32,10 @@ _next_pupil = itertools.count()
 
 
 class Pupil(FastHttpUser):
-    wait_time = constant_pacing(SAVE_EVERY)
+    def wait_time(self):
+        """Until this pupil's next save is due (its own fixed schedule)."""
+        self.due += SAVE_EVERY
+        return max(0.0, self.due - time.monotonic())
 
     def on_start(self):
         self.me = PUPILS[next(_next_pupil) % len(PUPILS)]
@@ -41,6 +49,7 @@ class Pupil(FastHttpUser):
         }
         self.page_headers = {"Cookie": self.me["cookie"]}
         gevent.sleep(random.uniform(0, SAVE_EVERY))
+        self.due = time.monotonic()
 
     @task
     def work(self):
