@@ -8,9 +8,10 @@
    G0). Only one is under load at a time.
 3. Users log in through the real log-in form (session + CSRF cookies).
 4. wrk, interleaved: after a warm-up, every round runs each endpoint once (E0, E0 anonymous, E1,
-   E2, E4, E4', E5, E0 without reuse; E0 is signed in as a pupil, see ORDER), so the two sides of each ratio are measured minutes apart at most; the
-   reported ratio is the median of the per-round ratios. A round is added (up to --max-rounds)
-   while an endpoint's coefficient of variation is above 10 % and time allows.
+   E2, E4, E4', E5, E0 without reuse; E0 is signed in as a pupil, see ORDER), so the two sides
+   of each ratio are measured minutes apart at most; the reported ratio is the median of the
+   per-round ratios. A round is added (up to --max-rounds) while an endpoint's coefficient of
+   variation is above 10 % and time allows.
 5. Locust (FastHttpUser, headless): G7 300 pupils autosaving every 10 s and opening the page
    every 60 s; G8 steps up the pupils (600, 900, 1,200, …) until autosave p95 passes 250 ms or
    errors appear. Each pupil saves on its own fixed schedule (bench/locustfile.py).
