@@ -1,0 +1,380 @@
+"""Teachers' assignments: library previews, setting and editing work, extensions, the live
+progress grid, returning work, export and insight. Teachers only, their own classes only."""
+
+import csv
+import io
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import teacher_required
+from accounts.models import User
+from analysis.forms_teacher import AssignmentForm, ExtensionForm, ReleaseForm
+from analysis.models import Exercise, Extension, Response, Submission
+from analysis.services import classes as class_services
+from analysis.services import marking
+from analysis.services.marking import MARKABLE_STATUSES, CellState
+from analysis.views.teach import scope
+from analysis.views.teach.marking import cited, marking_responses
+from analysis.views.teach.scope import HtmxHttpRequest
+
+# The grid refreshes every 10 s. Every refresh counts as activity for the idle-session limit,
+# so after half an hour without the teacher touching the page it stops and offers a button.
+GRID_POLL_SECONDS = 10
+GRID_MAX_POLLS = 180
+
+
+# --- Exercises: preview and worksheet ----------------------------------------------------
+
+
+def _exercise_context(pk):
+    exercise = get_object_or_404(Exercise, pk=pk)
+    questions = list(
+        exercise.questions.select_related("mark_scheme", "source")
+        .prefetch_related("mark_scheme__levels")
+        .order_by("position", "pk")
+    )
+    return {"exercise": exercise, "questions": questions, "sources": scope.exercise_sources(exercise)}
+
+
+@teacher_required
+@require_GET
+def exercise_preview(request, pk):
+    return render(request, "analysis/exercise_preview.html", _exercise_context(pk))
+
+
+@teacher_required
+@require_GET
+def exercise_worksheet(request, pk):
+    return render(request, "analysis/exercise_worksheet.html", _exercise_context(pk))
+
+
+# --- Assignments ---------------------------------------------------------------------------
+
+
+def _exercise_list():
+    return Exercise.objects.annotate(question_count=Count("questions")).order_by("title")
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def assignment_create(request):
+    initial = {"opens_at": timezone.localtime().replace(second=0, microsecond=0)}
+    for name, key in (("exercise", "exercise"), ("classroom", "class")):
+        if (value := scope.query_id(request, key)) is not None:
+            initial[name] = value
+    form = AssignmentForm(request.POST or None, teacher=request.user, initial=initial)
+    if form.is_valid():
+        assignment = form.save(commit=False)
+        assignment.created_by = request.user
+        assignment.save()
+        messages.success(
+            request,
+            _("“%(exercise)s” is set to %(class)s.")
+            % {"exercise": assignment.exercise.title, "class": assignment.classroom.name},
+        )
+        return redirect("teach:assignment-progress", assignment.pk)
+    return render(
+        request,
+        "analysis/assignment_form.html",
+        {
+            "form": form,
+            "exercises": _exercise_list(),
+            "assignment": None,
+            "time_zone": timezone.get_current_timezone_name(),
+        },
+    )
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def assignment_edit(request, pk):
+    assignment = scope.assignment(request, pk, current=True)
+    has_work = assignment.submissions.exists()
+    form = AssignmentForm(request.POST or None, instance=assignment, teacher=request.user, has_work=has_work)
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Assignment updated."))
+        return redirect("teach:assignment-progress", assignment.pk)
+    return render(
+        request,
+        "analysis/assignment_form.html",
+        {
+            "form": form,
+            "exercises": _exercise_list(),
+            "assignment": assignment,
+            "has_work": has_work,
+            "time_zone": timezone.get_current_timezone_name(),
+        },
+    )
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def assignment_unassign(request, pk):
+    assignment = scope.assignment(request, pk, current=True)
+    if request.method == "POST":
+        outcome = class_services.assignment_unassign(assignment=assignment, by=request.user)
+        if outcome == "archived":
+            messages.success(
+                request,
+                _(
+                    "“%(exercise)s” is unassigned from %(class)s. Students' work is kept; "
+                    "find it under “Unassigned”."
+                )
+                % {"exercise": assignment.exercise.title, "class": assignment.classroom.name},
+            )
+        else:
+            messages.success(
+                request,
+                _("“%(exercise)s” is unassigned from %(class)s.")
+                % {"exercise": assignment.exercise.title, "class": assignment.classroom.name},
+            )
+        return redirect("teach:dashboard")
+    work_count = assignment.submissions.count()
+    return render(
+        request,
+        "analysis/assignment_confirm_unassign.html",
+        {"assignment": assignment, "work_count": work_count},
+    )
+
+
+@teacher_required
+@require_POST
+def assignment_restore(request, pk):
+    assignment = scope.assignment(request, pk)
+    class_services.assignment_restore(assignment=assignment, by=request.user)
+    messages.success(request, _("The assignment is set again; students can see it."))
+    return redirect("teach:assignment-progress", assignment.pk)
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def assignment_extensions(request, pk):
+    assignment = scope.assignment(request, pk)
+    students = User.objects.filter(enrollments__classroom=assignment.classroom).order_by(
+        "last_name", "first_name", "username"
+    )
+    form = ExtensionForm(request.POST or None, students=students)
+    if form.is_valid():
+        try:
+            class_services.extension_set(
+                assignment=assignment,
+                student=form.cleaned_data["student"],
+                due_at=form.cleaned_data["due_at"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            for name, errors in error.message_dict.items():
+                for message in errors:
+                    form.add_error(name if name in form.fields else None, message)
+        else:
+            messages.success(
+                request,
+                _("Extension saved for %(name)s.") % {"name": form.cleaned_data["student"].display_name},
+            )
+            return redirect("teach:assignment-extensions", assignment.pk)
+    extensions = assignment.extensions.select_related("student").order_by("student__last_name", "due_at")
+    return render(
+        request,
+        "analysis/assignment_extensions.html",
+        {"assignment": assignment, "form": form, "extensions": extensions},
+    )
+
+
+@teacher_required
+@require_POST
+def extension_delete(request, pk, extension_id):
+    assignment = scope.assignment(request, pk)
+    extension = get_object_or_404(
+        Extension.objects.select_related("assignment__classroom", "student"),
+        assignment=assignment,
+        pk=extension_id,
+    )
+    class_services.extension_remove(extension=extension, by=request.user)
+    messages.success(request, _("Extension removed for %(name)s.") % {"name": extension.student.display_name})
+    return redirect("teach:assignment-extensions", assignment.pk)
+
+
+# --- Progress grid -------------------------------------------------------------------------------
+
+
+@teacher_required
+@require_GET
+def assignment_progress(request: HtmxHttpRequest, pk):
+    assignment = scope.assignment(request, pk)
+    questions = scope.questions(assignment)
+    rows = marking.progress_grid(assignment, questions)
+    counts = {"not-started": 0, "in-progress": 0, "submitted": 0, "returned": 0}
+    for row in rows:
+        counts[row.status] += 1
+    try:
+        polls = max(0, int(request.GET.get("polls", "0")))
+    except ValueError:
+        polls = 0
+    context = {
+        "assignment": assignment,
+        "questions": questions,
+        "rows": rows,
+        "next_poll": polls + 1,
+        "polling": assignment.archived_at is None and polls < GRID_MAX_POLLS,
+        "poll_seconds": GRID_POLL_SECONDS,
+        "counts": counts,
+        "legend": CellState.labels(),
+        "release_rows": [r for r in rows if r.submission and r.submission.status in MARKABLE_STATUSES],
+        "ready_count": sum(1 for r in rows if r.ready_to_release),
+        "updated_at": timezone.now(),
+    }
+    template = "analysis/assignment_progress.html"
+    if request.htmx:
+        template += "#progress-grid"
+    return render(request, template, context)
+
+
+# --- Returning work ----------------------------------------------------------------------------------
+
+
+@teacher_required
+@require_POST
+def assignment_release(request, pk):
+    assignment = scope.assignment(request, pk)
+    form = ReleaseForm(request.POST, assignment=assignment)
+    if not form.is_valid():
+        for error in form.non_field_errors() or [_("Choose which marks to release.")]:
+            messages.error(request, error)
+        return redirect("teach:assignment-progress", assignment.pk)
+    chosen = form.cleaned_data["submissions"] if form.cleaned_data["scope"] == "selected" else None
+    result = marking.marks_release(assignment=assignment, submissions=chosen, by=request.user)
+    if result.released:
+        messages.success(
+            request,
+            ngettext(
+                "Marks released to %(count)s student. They can read them on their feedback page now.",
+                "Marks released to %(count)s students. They can read them on their feedback page now.",
+                len(result.released),
+            )
+            % {"count": len(result.released)},
+        )
+    if result.not_ready:
+        numbers = marking.anonymous_numbers(assignment)
+        names = [
+            marking.anonymous_label(numbers.get(s.pk, 0))
+            if assignment.anonymous_marking
+            else s.student.display_name
+            for s in result.not_ready
+        ]
+        messages.warning(
+            request,
+            ngettext(
+                "Not released for %(count)s student with unmarked answers: %(names)s.",
+                "Not released for %(count)s students with unmarked answers: %(names)s.",
+                len(names),
+            )
+            % {"count": len(names), "names": ", ".join(names)},
+        )
+    if not result.released and not result.not_ready:
+        messages.info(request, _("There was nothing to release: no handed-in work is waiting."))
+    return redirect("teach:assignment-progress", assignment.pk)
+
+
+@teacher_required
+@require_POST
+def submission_reopen(request, pk, submission_id):
+    assignment = scope.assignment(request, pk)
+    submission = scope.submission(request, assignment, submission_id)
+    numbers = marking.anonymous_numbers(assignment)
+    name = marking.student_label(assignment, submission, numbers)
+    try:
+        marking.submission_reopen(submission=submission, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(name)s's work is open again for revision. Its marks are kept as drafts.") % {"name": name},
+        )
+    return redirect("teach:assignment-progress", assignment.pk)
+
+
+@teacher_required
+@require_GET
+def submission_print(request, pk, submission_id):
+    """A clean, printable copy of one student's marked work and feedback."""
+    assignment = scope.assignment(request, pk)
+    submission = scope.submission(request, assignment, submission_id)
+    numbers = marking.anonymous_numbers(assignment)
+    responses = list(
+        marking_responses(Response.objects.filter(submission=submission)).order_by(
+            "question__position", "question_id"
+        )
+    )
+    marks = [r.mark for r in responses if hasattr(r, "mark")]
+    context = {
+        "assignment": assignment,
+        "submission": submission,
+        "student_name": marking.student_label(assignment, submission, numbers),
+        "responses": [(r, cited(r)) for r in responses],
+        "total": sum(m.marks for m in marks),
+        "out_of": sum(r.question.max_marks for r in responses),
+    }
+    return render(request, "analysis/submission_print.html", context)
+
+
+# --- Export and insight --------------------------------------------------------------------------------
+
+
+@teacher_required
+@require_GET
+def assignment_export(request, pk):
+    assignment = scope.assignment(request, pk)
+    header, rows = marking.export_table(assignment, scope.questions(assignment))
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # a byte-order mark, so spreadsheet programs read UTF-8
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    filename = "{}-{}-marks.csv".format(
+        slugify(assignment.classroom.name) or "class", slugify(assignment.exercise.title) or "exercise"
+    )
+    response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@teacher_required
+@require_GET
+def assignment_insight(request, pk):
+    assignment = scope.assignment(request, pk)
+    questions = scope.questions(assignment)
+    focus = None
+    if (question_id := scope.query_id(request, "question")) is not None:
+        focus = next((q for q in questions if q.pk == question_id), None)
+    heat = marking.evidence_heat(assignment, focus)
+    students = Submission.objects.filter(assignment=assignment).count()
+    sources = scope.exercise_sources(assignment.exercise)
+    all_passages = [p.pk for source in sources for p in source.passages.all()]
+    heat = {pk: heat.get(pk, 0) for pk in all_passages}
+    context = {
+        "assignment": assignment,
+        "questions": questions,
+        "insights": marking.level_distributions(assignment, questions),
+        "focus": focus,
+        "sources": sources,
+        "heat": heat,
+        "heat_levels": {pk: marking.heat_level(count, students) for pk, count in heat.items()},
+        "students": students,
+        "chart": {
+            "label_width": marking.CHART_LABEL_WIDTH,
+            "bar_height": marking.CHART_BAR_HEIGHT,
+            "width": marking.CHART_LABEL_WIDTH + marking.CHART_BAR_SPACE + 60,
+        },
+    }
+    return render(request, "analysis/assignment_insight.html", context)

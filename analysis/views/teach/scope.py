@@ -1,0 +1,60 @@
+"""What every teacher view shares: the request type and lookups scoped to the classes the
+teacher teaches, so another class's ids answer 404. For the views in this package only."""
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django_htmx.middleware import HtmxDetails
+
+from accounts.models import Classroom
+from analysis.models import Assignment, ExerciseSource, Submission
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# --- Scoped lookups -------------------------------------------------------------------
+
+
+def classroom(request, pk) -> Classroom:
+    return get_object_or_404(Classroom.objects.taught_by(request.user), pk=pk)
+
+
+def assignment(request, pk, *, current=False) -> Assignment:
+    queryset = Assignment.objects.taught_by(request.user).select_related("exercise", "classroom")
+    if current:
+        queryset = queryset.filter(archived_at__isnull=True)
+    return get_object_or_404(queryset, pk=pk)
+
+
+def submission(request, assignment, submission_id):
+    """One submission of this assignment that the teacher may see, or 404."""
+    return get_object_or_404(
+        Submission.objects.visible_to(request.user).filter(assignment=assignment).select_related("student"),
+        pk=submission_id,
+    )
+
+
+def questions(assignment):
+    return list(
+        assignment.exercise.questions.select_related("mark_scheme", "source")
+        .prefetch_related("mark_scheme__levels")
+        .order_by("position", "pk")
+    )
+
+
+def exercise_sources(exercise):
+    links = (
+        ExerciseSource.objects.filter(exercise=exercise)
+        .order_by("position")
+        .select_related("source")
+        .prefetch_related("source__passages", "source__glossary")
+    )
+    return [link.source for link in links]
+
+
+def query_id(request, key) -> int | None:
+    """An id from the query string, or None. ``str.isdigit()`` is not enough: "²" is a digit
+    that ``int()`` refuses (a 500), and a very long number would be too."""
+    raw = request.GET.get(key, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
