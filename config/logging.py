@@ -39,19 +39,26 @@ class RequestIdMiddleware:
         response["X-Request-ID"] = request.request_id
         # A refused log-in has already been recorded (once) by log_failed_login.
         if response.status_code in LOGGED_STATUSES and not getattr(request, "security_logged", False):
-            security_log.warning(
-                "request refused",
-                extra={
-                    "event": "refused",
-                    "user_id": _user_id(request),
-                    "path": request.path,
-                    "method": request.method,
-                    "status": response.status_code,
-                    "request_id": request.request_id,
-                    "outcome": response.reason_phrase,
-                },
-            )
+            log_refused(request, status=response.status_code, outcome=response.reason_phrase)
         return response
+
+
+def log_refused(request, *, status: int, outcome: str):
+    """The one record of a refused request. A view that logs its own refusal (with a more precise
+    ``outcome``, e.g. ``rate_limited``) calls this; the middleware then does not log it again."""
+    request.security_logged = True
+    security_log.warning(
+        "request refused",
+        extra={
+            "event": "refused",
+            "user_id": _user_id(request),
+            "path": request.path,
+            "method": request.method,
+            "status": status,
+            "request_id": getattr(request, "request_id", ""),
+            "outcome": outcome,
+        },
+    )
 
 
 def log_failed_login(sender, credentials, request=None, **kwargs):

@@ -5,6 +5,7 @@ Development defaults are safe to run on a laptop (SQLite, DEBUG on). With
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "django_ratelimit",
     "accounts",
     "analysis",
 ]
@@ -139,6 +141,38 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Django's database sessions, read with one fixed statement (accounts/sessions.py).
     SESSION_ENGINE = "accounts.sessions"
+
+
+# --- Rate limits on the workspace's writes (django-ratelimit) -----------------------------
+# Counted per pupil (user pk) and per group in the default cache; the views read these settings
+# at request time. A pupil typing autosaves at most every ~1.5 s per tab, so 120 a minute leaves
+# room for three busy tabs; evidence, hints and hand-ins are clicks.
+def env_rate(name: str, default: str) -> str:
+    """A django-ratelimit rate, ``count/period`` (e.g. ``120/m``, ``10/30s``), checked at start-up."""
+    value = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"[1-9][0-9]*/(?:[1-9][0-9]*)?[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must look like 120/m (count/period), not {value!r}.")
+    return value
+
+
+RATELIMIT_USE_CACHE = "default"
+AUTOSAVE_RATE = env_rate("DJANGO_AUTOSAVE_RATE", "120/m")
+WORK_WRITE_RATE = env_rate("DJANGO_WORK_WRITE_RATE", "60/m")  # evidence add/remove, hints
+# Submit is idempotent and a double click or a flaky connection may repeat it: 20 posts at once
+# (QUALITY.md T9) must all reach the one receipt.
+SUBMIT_RATE = env_rate("DJANGO_SUBMIT_RATE", "30/m")
+# A counter that cannot be read (a key that expired between add and incr) lets the write through:
+# a pupil's save is worth more than one missed count.
+RATELIMIT_FAIL_OPEN = True
+SILENCED_SYSTEM_CHECKS = [
+    # django-ratelimit only knows django-redis; Django's own RedisCache increments atomically
+    # (Redis INCR), which is all the limiter needs.
+    "django_ratelimit.W001",
+]
+if not REDIS_URL:
+    # Without Redis the counts live in LocMem, one set per process: right for the embedded demo
+    # (one process); with several processes each counts on its own until REDIS_URL is set.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # Sessions live in the database (or Redis in front of it), never in one process.
 SESSION_COOKIE_AGE = 12 * 60 * 60

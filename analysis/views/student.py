@@ -7,6 +7,8 @@ endpoints answer htmx/fetch requests (``HX-Request: true``) with fragments or JS
 form posts (no JavaScript) with a redirect back to the question.
 """
 
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,12 +21,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from django_htmx.middleware import HtmxDetails
+from django_ratelimit.core import get_usage
 
 from accounts.decorators import student_required
 from analysis import panels
 from analysis.forms_student import AnswerSaveForm, EvidenceForm, form_error_message
 from analysis.models import Evidence, Response, Submission
 from analysis.services import privacy, work
+from config.logging import log_refused
 
 WORKSPACE = "analysis/assignment_workspace.html"
 
@@ -129,9 +133,72 @@ def feedback(request: HtmxHttpRequest, assignment_id: int):
 
 # --- Workspace endpoints ----------------------------------------------------------------------
 
+# Rate-limit groups and the setting holding each one's rate (config/settings.py). Counted per
+# pupil (user pk) in the shared cache: Redis in production.
+AUTOSAVE, WORK_WRITE, SUBMIT = "learn:autosave", "learn:work-write", "learn:submit"
+RATE_LIMITS = {
+    AUTOSAVE: "AUTOSAVE_RATE",
+    WORK_WRITE: "WORK_WRITE_RATE",  # evidence add and remove, hints: one budget
+    SUBMIT: "SUBMIT_RATE",
+}
+
+
+def _rate_from_settings(group, request) -> str:
+    """Read at request time, so that a changed setting (or a test's override) applies at once."""
+    return getattr(settings, RATE_LIMITS[group])
+
+
+def _rate_limited(group: str):
+    """Allow a pupil at most the group's rate of these posts; past it nothing is written and
+    the answer is 429 (``_too_often``). Inside ``student_required``/``require_POST``, so only a
+    pupil's posts count."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            usage = get_usage(request, group=group, key="user", rate=_rate_from_settings, increment=True)
+            if usage is not None and usage["should_limit"]:
+                return _too_often(request, group, usage["time_left"], **kwargs)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _too_often(request, group: str, time_left: int, *, assignment_id: int, response_id=None, **_ids):
+    """htmx/fetch: 429 JSON with ``Retry-After`` (workspace.js keeps the text and retries).
+    Without JavaScript: the save-problem page with the typed text for an autosave, else a message
+    on the workspace. One ``rate_limited`` record in the security log, never the text."""
+    if request.htmx:
+        message = {
+            AUTOSAVE: _("Saving too often — waiting a moment, then trying again."),
+            WORK_WRITE: _("Too many changes at once — wait a moment, then try again."),
+            SUBMIT: _("Handing in was tried too often — wait a moment, then try again."),
+        }[group]
+        reply = JsonResponse({"error": "rate_limited", "message": message}, status=429)
+    elif group == AUTOSAVE:
+        message = _("Saved too often in a short time. Wait a minute, then go back and save again.")
+        reply = _save_problem(request, assignment_id, {"error": "rate_limited", "message": message}, 429)
+    else:
+        if group == SUBMIT:
+            message = _("Not handed in yet: that was tried too often. Wait a minute, then hand it in again.")
+        else:
+            message = _("Too many changes in a short time. Wait a minute, then try again.")
+        messages.error(request, message)
+        anchor = f"response-{response_id}" if response_id else ""
+        reply = redirect(_workspace_url(assignment_id, anchor))
+    if reply.status_code == 429:
+        # The window's last second is ``time_left`` from now, so the next one starts a second later
+        # (-1: the counter could not be read).
+        reply["Retry-After"] = str(time_left + 1 if time_left >= 0 else 60)
+    log_refused(request, status=reply.status_code, outcome="rate_limited")
+    return reply
+
 
 @student_required
 @require_POST
+@_rate_limited(AUTOSAVE)
 def response_save(request: HtmxHttpRequest, assignment_id: int, response_id: int):
     """Autosave (compare-and-set on the answer's version). JSON for htmx/fetch callers:
     200 ``{version, saved_at, saved_at_display, answered}``; 409 ``{error: "conflict", text,
@@ -228,6 +295,7 @@ def _evidence_reply(request, *, evidence: Evidence, message: str):
 
 @student_required
 @require_POST
+@_rate_limited(WORK_WRITE)
 def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int):
     """Attach ``passage``/``start``/``end`` (character offsets into the passage) to the answer."""
     form = EvidenceForm(request.POST)
@@ -259,6 +327,7 @@ def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int)
 
 @student_required
 @require_POST
+@_rate_limited(WORK_WRITE)
 def evidence_delete(request: HtmxHttpRequest, assignment_id: int, response_id: int, evidence_id: int):
     try:
         evidence = work.evidence_remove(
@@ -282,6 +351,7 @@ def evidence_delete(request: HtmxHttpRequest, assignment_id: int, response_id: i
 
 @student_required
 @require_POST
+@_rate_limited(WORK_WRITE)
 def hint(request: HtmxHttpRequest, assignment_id: int, response_id: int):
     """Reveal the next hint (recorded in ``Response.hints_used`` for the teacher)."""
     try:
@@ -308,6 +378,7 @@ def _refused(request, assignment_id: int, message: str, status: int):
 
 @student_required
 @require_POST
+@_rate_limited(SUBMIT)
 def submit(request: HtmxHttpRequest, assignment_id: int):
     """Hand the work in (idempotent: repeated or parallel posts submit once and all land on the
     same receipt)."""

@@ -91,6 +91,13 @@ def adversarial(limit: int):
     )
 
 
+@pytest.fixture(autouse=True)
+def unlimited_rates(settings):
+    """Hundreds of examples from one pupil within a minute: what is fuzzed here is what the
+    endpoints accept, not the rate limits (tests/analysis/test_rate_limits.py)."""
+    settings.AUTOSAVE_RATE = settings.WORK_WRITE_RATE = settings.SUBMIT_RATE = "100000/m"
+
+
 @pytest.fixture
 def logged_in(world):
     """Signed-in clients for one test: logging in once, not once per example (every example
