@@ -13,7 +13,8 @@ Checks (PASS or FAIL; check 7 also MISS, NOISY or SKIP; exit status 1 if any FAI
  2. a CSRF token from a page rendered by one instance is accepted by a POST served by the other;
  3. an autosave through one instance, reloaded through the other, shows the same text and version;
  4. failed log-ins alternating A/B lock the account after as many attempts as on one instance,
-    and the locked account is refused by both;
+    and the locked account is refused by both; a pupil's rate-limited posts alternating A/B are
+    refused (429) after exactly the limit, because both instances count in Redis;
  5. kill -9 instance A during a stream of autosaves: once haproxy has taken A out, errors stop,
     and every acknowledged save is in the database (no acknowledged version lost or duplicated);
  6. the instances run the shared-state profile (Redis cache, database-backed sessions);
@@ -104,6 +105,8 @@ APP_PORT = 8000
 PROXY_HOST = "127.0.0.1"
 REDIS_URL = "redis://127.0.0.1:6379/7"
 TEMPLATE = ROOT / "bench" / "haproxy.cfg.template"
+# Quotations and hints per pupil per minute on these servers (check 4); the load only autosaves.
+WORK_WRITE_LIMIT = 6
 MIX_SCRIPT = ROOT / "bench" / "wrk" / "mix.lua"
 RESULTS = []
 
@@ -171,6 +174,7 @@ class ScaleOut:
             secret=self.secret,
             REDIS_URL=REDIS_URL,
             DJANGO_PROXY_COUNT="1",
+            DJANGO_WORK_WRITE_RATE=f"{WORK_WRITE_LIMIT}/m",
             DJANGO_SETTINGS_MODULE=self.args.settings,
         )
         if self.args.pythonpath:
@@ -395,6 +399,26 @@ class ScaleOut:
             passed,
             f"one instance locked at attempt {n_single}, through the balancer at attempt {n_balanced} "
             f"(served by {''.join(served)}); right password afterwards: {', '.join(refused)}",
+        )
+
+    def check_rate_limit(self, pupil):
+        """Quotation posts (empty, so each is refused as unreadable, 422, but counted) through the
+        balancer: the one after the limit is 429 whichever instance serves it."""
+        username, assignment_id, response_id = pupil
+        client = self.client()
+        client.login_or_die(username)
+        path = f"/learn/assignments/{assignment_id}/responses/{response_id}/evidence/"
+        statuses, served = [], []
+        for _ in range(WORK_WRITE_LIMIT + 2):
+            reply = client.post(path, {}, headers={"HX-Request": "true"})
+            statuses.append(reply.status)
+            served.append(reply.header("X-Instance") or "?")
+        expected = [422] * WORK_WRITE_LIMIT + [429, 429]
+        check(
+            4,
+            f"a pupil's posts alternating A/B are limited at {WORK_WRITE_LIMIT} a minute, as on one instance",
+            statuses == expected and set(served) == {"A", "B"},
+            f"statuses {' '.join(map(str, statuses))} (served by {''.join(served)})",
         )
 
     def check_kill(self, pupils):
@@ -938,6 +962,7 @@ class ScaleOut:
         self.check_alternation(pupils[0])
         self.check_csrf_and_autosave(pupils[1])
         self.check_lockout(pupils)
+        self.check_rate_limit(pupils[0])
         self.check_kill(pupils[2 : 2 + self.args.streams])
         self.check_profile()
         if self.args.g9:
