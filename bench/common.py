@@ -1,5 +1,6 @@
-"""Shared pieces of the benchmark and scale-out scripts: a tiny cookie-keeping HTTP client,
-process control with hard timeouts, and facts about the machine.
+"""Shared pieces of the benchmark and scale-out scripts: the reliability harness's HTTP client
+(``trust/common.py``) with the bench password, process control with hard timeouts, and facts
+about the machine.
 
 Standard library at import time (psycopg and psutil are imported by the functions that need
 them), so ``bench/scaleout.py`` can import it before the ``bench`` extra is installed.
@@ -7,8 +8,6 @@ Every request goes to a loopback address (127.0.0.0/8); anything else is refused
 """
 
 import contextlib
-import http.client
-import ipaddress
 import json
 import os
 import platform
@@ -29,114 +28,24 @@ OUT = Path(os.environ.get("BENCH_WORK_DIR", "/tmp/provenance-bench"))
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 BENCH_PASSWORD = "bench-pass-1917"  # seed_bench's shared password (bench data only)
 
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def require_loopback(host: str) -> None:
-    if not ipaddress.ip_address(host).is_loopback:
-        raise SystemExit(f"Refusing to send traffic to {host}: the benchmark only talks to 127.0.0.0/8.")
-
+# The HTTP client, log line and loopback guard are the reliability harness's (trust/common.py).
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+import trust.common  # noqa: E402
+from trust.common import log, require_loopback  # noqa: E402, F401  (re-exported to the scripts)
 
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-class Reply:
-    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes):
-        self.status = status
-        self.headers = headers
-        self.body = body
+class Client(trust.common.Client):
+    """The reliability harness's browser-like client (cookies kept, ``Secure``/``__Host-`` ones
+    included, since the benchmark talks plain HTTP to loopback as a TLS-terminating proxy would;
+    CSRF token sent on POSTs; redirects not followed), logging in with the bench password."""
 
-    def header(self, name: str, default: str = "") -> str:
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return default
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    def json(self):
-        return json.loads(self.body)
-
-
-class Client:
-    """A browser-like client for one user: keeps cookies (including ``Secure``/``__Host-`` ones,
-    which a real browser would only send over HTTPS: the benchmark talks plain HTTP to loopback,
-    as a TLS-terminating proxy would), sends the CSRF token on POSTs, does not follow redirects."""
+    user_agent = "provenance-bench"
 
     def __init__(self, host: str, port: int, *, timeout: float = 15.0):
-        require_loopback(host)
-        self.host, self.port, self.timeout = host, port, timeout
-        self.cookies: dict[str, str] = {}
-
-    @property
-    def origin(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def cookie_named(self, suffix: str) -> str:
-        """The cookie whose name ends with ``suffix`` (``sessionid`` matches ``__Host-sessionid``)."""
-        for name, value in self.cookies.items():
-            if name.endswith(suffix):
-                return value
-        return ""
-
-    @property
-    def csrf_token(self) -> str:
-        return self.cookie_named("csrftoken")
-
-    def cookie_header(self) -> str:
-        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-
-    def request(
-        self, method: str, path: str, *, data: dict | None = None, headers: dict | None = None
-    ) -> Reply:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        send = {"Host": f"{self.host}:{self.port}", "User-Agent": "provenance-bench"}
-        if self.cookies:
-            send["Cookie"] = self.cookie_header()
-        body = None
-        if method == "POST":
-            body = urllib.parse.urlencode(data or {})
-            send["Content-Type"] = "application/x-www-form-urlencoded"
-            if self.csrf_token:
-                send["X-CSRFToken"] = self.csrf_token
-        send.update(headers or {})
-        try:
-            conn.request(method, path, body=body, headers=send)
-            raw = conn.getresponse()
-            reply = Reply(raw.status, raw.getheaders(), raw.read())
-        finally:
-            conn.close()
-        for key, value in reply.headers:
-            if key.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                cookie_value = rest.split(";", 1)[0]
-                if cookie_value in ("", '""') or "max-age=0" in value.lower():
-                    self.cookies.pop(name.strip(), None)
-                else:
-                    self.cookies[name.strip()] = cookie_value
-        return reply
-
-    def get(self, path: str, **kwargs) -> Reply:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, data: dict | None = None, **kwargs) -> Reply:
-        return self.request("POST", path, data=data, **kwargs)
-
-    def login(self, username: str, password: str) -> Reply:
-        """Log in through the real form: GET it (CSRF cookie + token), POST the credentials."""
-        page = self.get("/accounts/login/")
-        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        if page.status != 200 or not match:
-            raise RuntimeError(f"log-in page answered {page.status} without a CSRF token")
-        return self.post(
-            "/accounts/login/",
-            {"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)},
-        )
+        super().__init__(host, port, timeout=timeout)
 
     def login_or_die(self, username: str, password: str = BENCH_PASSWORD, attempts: int = 3) -> "Client":
         for attempt in range(attempts):

@@ -98,6 +98,8 @@ class Client:
     ``__Host-`` are kept and sent although the harness speaks plain HTTP to loopback, as a
     TLS-terminating proxy in front of gunicorn would."""
 
+    user_agent = "provenance-trust"
+
     def __init__(self, host: str, port: int, *, timeout: float = 20.0):
         require_loopback(host)
         self.host, self.port, self.timeout = host, port, timeout
@@ -105,22 +107,32 @@ class Client:
         self._lock = threading.Lock()
 
     def cookie_named(self, suffix: str) -> str:
+        """The cookie whose name ends with ``suffix`` (``sessionid`` matches ``__Host-sessionid``)."""
         with self._lock:
             for name, value in self.cookies.items():
                 if name.endswith(suffix):
                     return value
         return ""
 
-    def _prepare(self, method: str, data: dict | None, headers: dict | None) -> tuple[bytes | None, dict]:
-        send = {"Host": f"{self.host}:{self.port}", "User-Agent": "provenance-trust"}
+    @property
+    def csrf_token(self) -> str:
+        return self.cookie_named("csrftoken")
+
+    def cookie_header(self) -> str:
+        """The ``Cookie`` header this browser sends (for load generators that replay it)."""
         with self._lock:
-            if self.cookies:
-                send["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+            return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    def _prepare(self, method: str, data: dict | None, headers: dict | None) -> tuple[bytes | None, dict]:
+        send = {"Host": f"{self.host}:{self.port}", "User-Agent": self.user_agent}
+        cookies = self.cookie_header()
+        if cookies:
+            send["Cookie"] = cookies
         body = None
         if method == "POST":
             body = urllib.parse.urlencode(data or {}).encode()
             send["Content-Type"] = "application/x-www-form-urlencoded"
-            token = self.cookie_named("csrftoken")
+            token = self.csrf_token
             if token:
                 send["X-CSRFToken"] = token
         send.update(headers or {})
