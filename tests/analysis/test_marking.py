@@ -348,6 +348,25 @@ class TestRosterImport:
             )
         assert User.objects.count() == users_before
 
+    def test_a_full_roster_gets_a_working_password_for_every_row(self, school_class, teacher):
+        """Passwords are hashed in parallel: each account must still get its own slip's password."""
+        count = class_services.ROSTER_MAX_ROWS
+        data = "".join(f"pupil{n:03d},Pupil,Number {n}\n" for n in range(count)).encode()
+        created = class_services.roster_import(classroom=school_class, data=data, by=teacher)
+        assert len(created) == count
+        users = {u.username: u for u in User.objects.filter(username__startswith="pupil")}
+        assert all(users[new.user.username].check_password(new.password) for new in created)
+        assert not users["pupil000"].check_password(created[1].password)
+        assert len({new.password for new in created}) > count * 0.99
+        assert Enrollment.objects.filter(classroom=school_class).count() >= count
+
+    def test_one_row_over_the_limit_is_refused_and_nobody_added(self, school_class, teacher):
+        count = class_services.ROSTER_MAX_ROWS + 1
+        data = "".join(f"pupil{n:03d},Pupil,Number {n}\n" for n in range(count)).encode()
+        with pytest.raises(class_services.RosterInvalid, match=f"at most {count - 1} students"):
+            class_services.roster_import(classroom=school_class, data=data, by=teacher)
+        assert not User.objects.filter(username__startswith="pupil").exists()
+
     def test_only_a_teacher_of_the_class_can_import(self, school_class, other_teacher):
         with pytest.raises(PermissionDenied):
             class_services.roster_import(classroom=school_class, data=b"a,b,c\n", by=other_teacher)

@@ -165,3 +165,47 @@ def test_reopening_handed_in_work_asks_first(page, live_server, cycle):
         True,
     ]
     assert page.js_errors == []
+
+
+def test_a_double_clicked_roster_upload_is_sent_once(page, live_server, cycle, tmp_path):
+    """Adding students takes seconds (each password is hashed); a second click meanwhile must not
+    send the file again, or its "already taken" page would replace the one with the passwords.
+    The page counts the submissions that would go out (and stops them, to look at the page while
+    the first one is on its way)."""
+    classroom = cycle["assignment"].classroom
+    roster = tmp_path / "roster.csv"
+    roster.write_text("pupil1,Pupil,One\npupil2,Pupil,Two\n")
+    login(page, live_server, "ms_okafor")
+    page.goto(f"{live_server.url}/teach/classes/{classroom.pk}/roster/")
+    page.evaluate(
+        """() => {
+            window.__sent = 0;
+            window.addEventListener("submit", (event) => {
+                if (!event.defaultPrevented) window.__sent += 1;
+                event.preventDefault();
+            });
+        }"""
+    )
+    page.get_by_label(re.compile("file", re.IGNORECASE)).set_input_files(str(roster))
+    button = page.get_by_role("button", name="Add students")
+    button.click()
+    expect(button).to_be_disabled()
+    expect(page.get_by_role("status").filter(has_text="please wait")).to_be_visible()
+    button.click(force=True)  # the impatient second click
+    page.keyboard.press("Enter")  # or Enter in the form
+    assert page.evaluate("window.__sent") == 1
+    assert page.js_errors == []
+
+
+def test_a_roster_upload_shows_every_new_password(page, live_server, cycle, tmp_path):
+    classroom = cycle["assignment"].classroom
+    roster = tmp_path / "roster.csv"
+    roster.write_text("".join(f"pupil{n},Pupil,Number {n}\n" for n in range(6)))
+    login(page, live_server, "ms_okafor")
+    page.goto(f"{live_server.url}/teach/classes/{classroom.pk}/roster/")
+    page.get_by_label(re.compile("file", re.IGNORECASE)).set_input_files(str(roster))
+    page.get_by_role("button", name="Add students").click()
+    expect(page.get_by_role("heading", name=re.compile("6 students added"))).to_be_visible()
+    expect(page.get_by_role("row")).to_have_count(7)
+    assert classroom.enrollments.filter(student__username__startswith="pupil").count() == 6
+    assert page.js_errors == []

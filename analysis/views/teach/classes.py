@@ -198,5 +198,10 @@ def class_roster_upload(request, pk):
     return render(
         request,
         "analysis/classroom_roster_upload.html",
-        {"classroom": classroom, "form": form, "problems": problems},
+        {
+            "classroom": classroom,
+            "form": form,
+            "problems": problems,
+            "max_rows": class_services.ROSTER_MAX_ROWS,
+        },
     )
