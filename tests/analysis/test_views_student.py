@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from analysis.models import Evidence, GlossaryTerm, Response, Stage, Submission
+from analysis.models import Evidence, GlossaryTerm, Stage, Submission
 from analysis.services import work
 from tests import factories
 
@@ -21,21 +21,6 @@ HTMX = {"headers": {"HX-Request": "true"}}
 
 def url(name, *args):
     return reverse(f"learn:{name}", args=args)
-
-
-@pytest.fixture
-def submission(assignment, student):
-    return work.submission_start(assignment=assignment, student=student)
-
-
-@pytest.fixture
-def responses(submission):
-    return list(Response.objects.filter(submission=submission).order_by("question__position"))
-
-
-@pytest.fixture
-def passage(assignment):
-    return assignment.exercise.sources.first().passages.first()  # "First passage text."
 
 
 def save_url(assignment, response):

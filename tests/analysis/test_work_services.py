@@ -14,11 +14,6 @@ from analysis.services import work
 from tests import factories
 
 
-@pytest.fixture
-def submission(assignment, student):
-    return work.submission_start(assignment=assignment, student=student)
-
-
 def answers(submission):
     return list(Response.objects.filter(submission=submission).order_by("question__position"))
 
@@ -333,11 +328,6 @@ def test_hints_turned_off_are_unavailable(school_class, student):
 
 
 # --- evidence --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def passage(assignment):
-    return assignment.exercise.sources.first().passages.first()  # "First passage text."
 
 
 def test_evidence_quote_comes_from_the_stored_passage(submission, student, passage):

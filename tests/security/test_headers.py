@@ -78,16 +78,26 @@ def _production_env(**extra):
     return env
 
 
-def test_check_deploy_passes_with_production_settings():
+@pytest.mark.parametrize(
+    ("extra", "silenced"),
+    [
+        # One process, LocMem: django-ratelimit's "not shared" error and "unsupported" warning.
+        ({}, 2),
+        # With Redis, Django's RedisCache is shared and atomic: only the "unsupported" warning.
+        ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, 1),
+    ],
+)
+def test_check_deploy_passes_with_production_settings(extra, silenced):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,
-        env=_production_env(),
+        env=_production_env(**extra),
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f"({silenced} silenced)" in result.stdout + result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
