@@ -18,11 +18,13 @@ class WorkError(Exception):
 
 
 class WorkClosed(WorkError):
-    """The work can no longer change: submitted, returned, not open yet or past a strict due date."""
+    """The work can no longer change: submitted, returned, not open yet, past a strict due date
+    or past an exam time limit that hands the work in."""
 
     def __init__(self, message: str, *, reason: str):
         super().__init__(message)
-        self.reason = reason  # "submitted" | "late" | "not_open"
+        self.reason = reason  # "submitted" | "late" | "not_open" | "time_up"
+        self.submission = None  # the locked submission, when the refusal came from under its lock
 
 
 class VersionConflict(WorkError):

@@ -9,10 +9,7 @@ from typing import TYPE_CHECKING
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
 
-from analysis.models import (
-    Source,
-    Stage,
-)
+from analysis.models import Source
 
 if TYPE_CHECKING:
     from analysis.classwork.selectors import QuestionItem
@@ -46,10 +43,138 @@ def _origin_mentions_who_and_when(text: str, sources: list[Source]) -> tuple[boo
     return who, when
 
 
+_PURPOSE_WORDS = {
+    "purpose",
+    "aim",
+    "aimed",
+    "aims",
+    "wanted",
+    "wants",
+    "intended",
+    "intention",
+    "persuade",
+    "convince",
+    "because",
+    "why",
+    "motive",
+    "motives",
+    "so",
+}
+_AUDIENCE_WORDS = {"audience", "readers", "reader", "listeners", "delegates", "addressed", "aimed", "for"}
+_JUDGEMENT_WORDS = {
+    "overall",
+    "therefore",
+    "conclusion",
+    "judgement",
+    "judgment",
+    "more",
+    "most",
+    "less",
+    "least",
+    "partly",
+    "mostly",
+    "largely",
+    "valuable",
+    "useful",
+    "reliable",
+    "extent",
+    "far",
+}
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[^\W\d_]+", text.lower()))
+
+
+def _audience_named(text: str, sources: list[Source]) -> bool:
+    words = _words(text)
+    named = {w.lower() for s in sources for w in re.findall(r"[^\W\d_]{4,}", s.audience)}
+    return bool(words & (named | _AUDIENCE_WORDS - {"for"})) or " for " in f" {text.lower()} "
+
+
+def _both_sources(item) -> bool:
+    cited = {chip.source_letter for chip in item.chips}
+    mentions = set(re.findall(r"\bsource\s+([ab])\b", item.response.text.lower()))
+    return len(cited | {m.upper() for m in mentions}) >= 2
+
+
+def _own_knowledge(text: str, sources: list[Source]) -> bool:
+    """Something dated from outside the source: a year, or a day and month. (A rough sign, as
+    all of this is advice: own knowledge is mostly dates and events the source does not give.)"""
+    return bool(re.search(r"\b(1\d{3}|20\d{2})\b", text)) or bool(
+        re.search(r"\b\d{1,2}(?:st|nd|rd|th)?\s+[A-Z][a-z]+", text)
+    )
+
+
+def _question_checks(item, about: list[Source]) -> list[Check]:
+    """The advice for one question, from what it declares (``Question.effective_checks``).
+    Evidence is advised once for all questions (``submission_self_check``)."""
+    checks = [c for c in item.question.effective_checks if c != "evidence"]
+    if not checks or not item.answered:
+        return []
+    n = item.question.number
+    text = item.response.text
+    found = []
+    who, when = _origin_mentions_who_and_when(text, about)
+    if "author" in checks and "date" in checks:
+        if who and when:
+            message = _("Question %(n)s says who produced the source and when.")
+        elif who:
+            message = _("Question %(n)s names who produced the source but not when (a year or a month).")
+        elif when:
+            message = _("Question %(n)s says when but does not name who produced the source.")
+        else:
+            message = _("Question %(n)s does not yet say who produced the source or when.")
+        found.append(Check(ok=who and when, message=message % {"n": n}))
+        checks = [c for c in checks if c not in ("author", "date")]
+    texts = {
+        "date": (
+            when,
+            _("Question %(n)s gives a date (a year or a month)."),
+            _("Question %(n)s does not give a date yet (a year or a month)."),
+        ),
+        "author": (
+            who,
+            _("Question %(n)s names who produced the source."),
+            _("Question %(n)s does not name who produced the source yet."),
+        ),
+        "audience": (
+            _audience_named(text, about),
+            _("Question %(n)s says who the source was for."),
+            _("Question %(n)s does not say who the source was for (its audience) yet."),
+        ),
+        "purpose": (
+            bool(_words(text) & _PURPOSE_WORDS) or "in order to" in text.lower(),
+            _("Question %(n)s explains why the source was produced."),
+            _("Question %(n)s does not yet say why the source was produced (its purpose)."),
+        ),
+        "both_sources": (
+            _both_sources(item),
+            _("Question %(n)s uses both sources."),
+            _("Question %(n)s does not use both sources yet: quote or name Source A and Source B."),
+        ),
+        "judgement": (
+            bool(_words(text) & _JUDGEMENT_WORDS),
+            _("Question %(n)s reaches a judgement."),
+            _("Question %(n)s does not reach a judgement yet (how far, how useful, which is more valuable)."),
+        ),
+        "own_knowledge": (
+            _own_knowledge(text, about),
+            _("Question %(n)s brings in knowledge of your own (a date, event or person)."),
+            _("Question %(n)s does not bring in knowledge of your own yet (a date, event or person)."),
+        ),
+    }
+    for check in checks:
+        ok, yes, no = texts[check]
+        found.append(Check(ok=ok, message=(yes if ok else no) % {"n": n}))
+    return found
+
+
 def submission_self_check(*, items: "list[QuestionItem]", sources: list[Source]) -> list[Check]:
     """Advice before submitting, computed from the answers (never a gate): every question
-    answered; evidence cited where the question expects it; the origin answer names who
-    produced the source (a name from its author or publication) and when (a year or a month)."""
+    answered; evidence cited where the question expects it; then, for each answered question,
+    what its declared checks ask for (``Question.checks``; without them, what its stage
+    suggests: an origin answer names who produced the source and when)."""
     unanswered = [item.question.number for item in items if not item.answered]
     uncited = [item.question.number for item in items if item.question.expects_evidence and not item.chips]
     checks = [
@@ -68,19 +193,8 @@ def submission_self_check(*, items: "list[QuestionItem]", sources: list[Source])
         ),
     ]
     for item in items:
-        if item.question.stage != Stage.ORIGIN:
-            continue
         about = [s for s in sources if item.question.source_id in (None, s.pk)]
-        who, when = _origin_mentions_who_and_when(item.response.text, about)
-        if who and when:
-            message = _("Question %(n)s says who produced the source and when.")
-        elif who:
-            message = _("Question %(n)s names who produced the source but not when (a year or a month).")
-        elif when:
-            message = _("Question %(n)s says when but does not name who produced the source.")
-        else:
-            message = _("Question %(n)s does not yet say who produced the source or when.")
-        checks.append(Check(ok=who and when, message=message % {"n": item.question.number}))
+        checks.extend(_question_checks(item, about))
     return checks
 
 

@@ -15,6 +15,29 @@ from analysis.library.models import Exercise, Passage, Question
 # --- Classroom work ----------------------------------------------------------
 
 
+class SupportLevel(models.TextChoices):
+    """How much help pupils get beside the sources (see ``SUPPORT_SHOWS``)."""
+
+    GUIDED = "guided", _("Guided")
+    STANDARD = "standard", _("Standard")
+    EXAM = "exam", _("Exam conditions")
+
+
+class TimeLimitAction(models.TextChoices):
+    """What happens when an exam-conditions time limit runs out."""
+
+    HAND_IN = "hand_in", _("Hand the work in at the limit")
+    MARK_LATE = "mark_late", _("Let the pupil carry on, and mark the work late")
+
+
+# What pupils see at each support level. Caption, passages and glossary: always.
+SUPPORT_SHOWS = {
+    SupportLevel.GUIDED: frozenset({"origin", "context", "background", "hints", "starters", "modified"}),
+    SupportLevel.STANDARD: frozenset({"origin", "background", "hints"}),
+    SupportLevel.EXAM: frozenset(),
+}
+
+
 class AssignmentQuerySet(models.QuerySet):
     def current(self):
         return self.filter(archived_at__isnull=True)
@@ -89,6 +112,21 @@ class Assignment(models.Model):
     late_allowed = models.BooleanField(_("late work allowed"), default=True)
     anonymous_marking = models.BooleanField(_("anonymous marking"), default=False)
     release_model_answers = models.BooleanField(_("release model answers with marks"), default=False)
+    support_level = models.CharField(
+        _("support"), max_length=16, choices=SupportLevel.choices, default=SupportLevel.STANDARD
+    )
+    time_limit_minutes = models.PositiveSmallIntegerField(
+        _("time limit (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_("Exam conditions only. The clock starts when a pupil first opens the work."),
+    )
+    on_time_limit = models.CharField(
+        _("when time runs out"),
+        max_length=16,
+        choices=TimeLimitAction.choices,
+        default=TimeLimitAction.HAND_IN,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -109,6 +147,13 @@ class Assignment(models.Model):
             models.CheckConstraint(
                 condition=Q(due_at__isnull=True) | Q(due_at__gt=models.F("opens_at")),
                 name="assignment_due_after_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(support_level__in=SupportLevel.values), name="assignment_support_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(time_limit_minutes__isnull=True) | Q(time_limit_minutes__gte=1),
+                name="assignment_time_limit_positive",
             ),
         ]
         indexes = [models.Index(fields=["classroom", "archived_at"], name="assignment_class_idx")]
@@ -150,6 +195,40 @@ class Extension(models.Model):
         return f"{self.student} until {self.due_at:%Y-%m-%d}"
 
 
+class StudentSupport(models.Model):
+    """One pupil's support for one assignment: another support level than the class's
+    (blank: the assignment's) and extra time on an exam-conditions time limit."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="supports")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="supports")
+    support_level = models.CharField(
+        _("support"),
+        max_length=16,
+        choices=SupportLevel.choices,
+        blank=True,
+        help_text=_("Leave empty for the assignment's level."),
+    )
+    extra_time_percent = models.PositiveSmallIntegerField(
+        _("extra time (%)"), default=0, help_text=_("Added to an exam-conditions time limit, e.g. 25.")
+    )
+
+    class Meta:
+        verbose_name = _("pupil support")
+        verbose_name_plural = _("pupil support")
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "student"], name="student_support_one_per_student"),
+            models.CheckConstraint(
+                condition=Q(support_level__in=["", *SupportLevel.values]), name="student_support_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(extra_time_percent__lte=300), name="student_support_extra_time_bounded"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student} — {self.support_level or '='} +{self.extra_time_percent}%"
+
+
 class SubmissionQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Own work for a student; the classes they teach for a teacher; nothing else."""
@@ -183,6 +262,9 @@ class Submission(models.Model):
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    # Exam conditions with a time limit: when this pupil's time runs out (their start, plus the
+    # limit and any extra time); NULL without a limit. Kept by ``analysis.classwork.timing``.
+    time_up_at = models.DateTimeField(_("time runs out"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
     is_late = models.BooleanField(_("late"), default=False)

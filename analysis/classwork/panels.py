@@ -8,9 +8,12 @@ the keyboard citing tools need. The workspace page adds each student's highlight
 browser from a small JSON list of spans (``workspace.js``), and re-renders a passage with its
 highlights on the server when evidence is attached or removed.
 
-The cache key carries the source's ``updated_at``, which changes whenever the source, one of
-its passages or one of its glossary terms is saved or deleted (``analysis.library.signals``), so a
-stale panel is never shown: an edited source simply renders once more under a new key.
+What a panel shows depends on the pupil's support level (the origin card, the context note and
+the modified texts come and go), so the key also carries the parts the level shows
+(``Support.panel_key``). The cache key carries the source's ``updated_at``, which changes
+whenever the source, one of its passages or one of its glossary terms is saved or deleted
+(``analysis.library.signals``), so a stale panel is never shown: an edited source simply
+renders once more under a new key.
 ``PANEL_FORMAT`` is bumped when the panel's markup changes, for the same reason across deploys.
 """
 
@@ -21,19 +24,20 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from analysis.classwork.heuristics import passage_sentences
+from analysis.classwork.support import Support
 from analysis.models import Source
 
-PANEL_FORMAT = 1
+PANEL_FORMAT = 2
 PANEL_TIMEOUT = 7 * 24 * 60 * 60  # seconds; a new version gets a new key anyway
 
 
-def _key(source: Source) -> str:
+def _key(source: Source, support: Support) -> str:
     stamp = source.updated_at.isoformat() if source.updated_at else "new"
-    return f"source-panel:{PANEL_FORMAT}:{get_language()}:{source.pk}:{stamp}"
+    return f"source-panel:{PANEL_FORMAT}:{get_language()}:{support.panel_key}:{source.pk}:{stamp}"
 
 
-def _render(source: Source) -> dict:
-    html = render_to_string("analysis/_source.html", {"source": source})
+def _render(source: Source, support: Support) -> dict:
+    html = render_to_string("analysis/_source.html", {"source": source, "support": support})
     sentences = {
         str(passage.pk): [[s.start, s.end, s.text] for s in passage_sentences(passage.text)]
         for passage in source.passages.all()
@@ -41,16 +45,16 @@ def _render(source: Source) -> dict:
     return {"html": str(html), "sentences": sentences}
 
 
-def source_panels(sources: list[Source]) -> list[dict]:
+def source_panels(sources: list[Source], *, support: Support) -> list[dict]:
     """For each source, in order: ``{"html": SafeString, "sentences": {passage id: [[start,
     end, text], …]}}``. One cache round trip for all of them; the sources missing from the cache
     are rendered with their passages and glossary loaded in two queries, then stored."""
-    keys = {source.pk: _key(source) for source in sources}
+    keys = {source.pk: _key(source, support) for source in sources}
     found = cache.get_many(list(keys.values()))
     missing = [source for source in sources if keys[source.pk] not in found]
     if missing:
         prefetch_related_objects(missing, "passages", "glossary")
-        rendered = {keys[source.pk]: _render(source) for source in missing}
+        rendered = {keys[source.pk]: _render(source, support) for source in missing}
         cache.set_many(rendered, PANEL_TIMEOUT)
         found.update(rendered)
     panels = []

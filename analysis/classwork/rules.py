@@ -2,15 +2,37 @@
 whether a piece of work can still change. Where SQL repeats a rule for speed, a test pins the
 copy to the Python definition."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from analysis.classwork.errors import WorkClosed
-from analysis.models import Extension, Submission
+from analysis.models import Extension, Submission, SupportLevel, TimeLimitAction
 
 Status = Submission.Status
+
+# --- Support levels and time limits ------------------------------------------------------------
+
+
+def effective_support_level(assignment, own_level: str | None) -> str:
+    """A pupil's support level: their own (``StudentSupport.support_level``) if the teacher set
+    one, else the assignment's."""
+    return own_level or assignment.support_level
+
+
+def time_up_for(*, assignment, level: str, extra_time_percent: int, started_at: datetime) -> datetime | None:
+    """When a pupil's time runs out: only under exam conditions with a time limit, counted from
+    when they first opened the work, with their extra time (a percentage of the limit)."""
+    if level != SupportLevel.EXAM or not assignment.time_limit_minutes:
+        return None
+    minutes = assignment.time_limit_minutes * (100 + (extra_time_percent or 0)) / 100
+    return started_at + timedelta(minutes=minutes)
+
+
+def is_time_up(submission: Submission, *, now: datetime) -> bool:
+    return submission.time_up_at is not None and now > submission.time_up_at
+
 
 # --- Writing under the submission lock --------------------------------------------------------
 
@@ -30,6 +52,10 @@ def check_accepting(submission: Submission, *, now: datetime) -> None:
         raise WorkClosed(
             _("The due date has passed and this assignment does not accept late work."), reason="late"
         )
+    if is_time_up(submission, now=now) and assignment.on_time_limit == TimeLimitAction.HAND_IN:
+        raise WorkClosed(
+            _("Time is up: your answers were handed in when the time limit ran out."), reason="time_up"
+        )
 
 
 # The autosave is the busiest request there is (every few seconds for every pupil typing), so
@@ -38,7 +64,9 @@ def check_accepting(submission: Submission, *, now: datetime) -> None:
 # rules ``_locked_submission`` applies: the student's own, in an assignment they can still see
 # (``Assignment.objects.for_student``), in progress (``check_accepting``), open, and not past
 # a strict due date, their extension counting (COALESCE(..., now) >= now: no due date at all
-# passes). tests/analysis/test_work_services.py checks each rule on this path.
+# passes), and not past an exam time limit that hands the work in (``is_time_up``).
+# tests/analysis/test_work_services.py checks each rule on this path, and
+# tests/analysis/test_support_levels.py runs both copies over the same cases.
 ACCEPTS_WORK_SQL = """
     s.student_id = %(student)s AND s.status = 'in_progress' {assignment} AND s.assignment_id IN (
         SELECT a.id FROM analysis_assignment a
@@ -49,7 +77,8 @@ ACCEPTS_WORK_SQL = """
         AND (a.late_allowed OR COALESCE(
             (SELECT x.due_at FROM analysis_extension x
              WHERE x.assignment_id = a.id AND x.student_id = %(student)s),
-            a.due_at, %(now)s) >= %(now)s))"""
+            a.due_at, %(now)s) >= %(now)s)
+        AND (a.on_time_limit <> 'hand_in' OR s.time_up_at IS NULL OR s.time_up_at >= %(now)s))"""
 
 
 def student_due_subquery(*, assignment_ref: str, student_ref):

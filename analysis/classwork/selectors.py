@@ -12,8 +12,14 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from analysis.classwork.errors import WorkClosed
 from analysis.classwork.heuristics import Check, submission_self_check
-from analysis.classwork.rules import check_accepting, student_due_subquery
+from analysis.classwork.rules import (
+    check_accepting,
+    effective_support_level,
+    is_time_up,
+    student_due_subquery,
+)
 from analysis.classwork.services import submission_start
+from analysis.classwork.support import Support
 from analysis.models import (
     Assignment,
     Evidence,
@@ -22,7 +28,9 @@ from analysis.models import (
     Response,
     Source,
     Stage,
+    StudentSupport,
     Submission,
+    TimeLimitAction,
 )
 
 # --- Reads ------------------------------------------------------------------------------------
@@ -32,16 +40,29 @@ Status = Submission.Status
 
 def assignments_visible_to(student) -> QuerySet:
     """The student's current assignments (``Assignment.objects.for_student``) with the exercise
-    and class joined in and ``student_due_at`` annotated: their own due date, counting an
-    extension. Fetch one with ``get_object_or_404(assignments_visible_to(user), pk=…)``."""
+    (and its background) and class joined in, ``student_due_at`` annotated (their own due date,
+    counting an extension) and their own support settings (``own_support_level``,
+    ``own_extra_time``; see ``support_of``). Fetch one with
+    ``get_object_or_404(assignments_visible_to(user), pk=…)``."""
+    own = StudentSupport.objects.filter(assignment=OuterRef("pk"), student=student.pk)
     return (
         Assignment.objects.for_student(student)
-        .select_related("exercise", "classroom")
+        .select_related("exercise__background", "classroom")
         .annotate(
             student_due_at=Coalesce(
                 student_due_subquery(assignment_ref="pk", student_ref=student.pk), F("due_at")
-            )
+            ),
+            own_support_level=Subquery(own.values("support_level")[:1]),
+            own_extra_time=Subquery(own.values("extra_time_percent")[:1]),
         )
+    )
+
+
+def support_of(assignment: Assignment) -> Support:
+    """The pupil's support on an assignment from ``assignments_visible_to``."""
+    return Support(
+        level=effective_support_level(assignment, getattr(assignment, "own_support_level", None)),
+        extra_time_percent=getattr(assignment, "own_extra_time", None) or 0,
     )
 
 
@@ -167,6 +188,15 @@ class QuestionItem:
         return self.question.hints[: self.response.hints_used]
 
     @property
+    def hint_tiers(self) -> list[tuple[str, str]]:
+        """(tier label, hint) of the hints revealed: a nudge first, then a stronger pointer."""
+        labels = [_("A nudge"), _("A stronger pointer")]
+        return [
+            (labels[index] if index < len(labels) else _("Another pointer"), text)
+            for index, text in enumerate(self.hints_shown)
+        ]
+
+    @property
     def more_hints(self) -> int:
         return max(0, len(self.question.hints) - self.response.hints_used)
 
@@ -233,6 +263,25 @@ class Workspace:
     highlights_by_passage: dict[int, list[tuple[int, int]]]  # passage id → (start, end), sorted
     self_check: list[Check]
     now: datetime
+    support: Support
+
+    @property
+    def background(self):
+        """The exercise's timeline and key people, when this pupil's level shows them."""
+        return self.assignment.exercise.background if self.support.background else None
+
+    @property
+    def time_up_at(self) -> datetime | None:
+        return self.submission.time_up_at if self.submission.is_editable else None
+
+    @property
+    def over_time(self) -> bool:
+        """Past an exam time limit that lets the pupil carry on (the work will be marked late)."""
+        return (
+            self.submission.is_editable
+            and is_time_up(self.submission, now=self.now)
+            and self.assignment.on_time_limit == TimeLimitAction.MARK_LATE
+        )
 
     @property
     def is_editable(self) -> bool:
@@ -356,6 +405,7 @@ def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
         highlights_by_passage={pk: sorted(spans) for pk, spans in highlights.items()},
         self_check=submission_self_check(items=items, sources=sources),
         now=now,
+        support=support_of(assignment),
     )
 
 

@@ -36,14 +36,23 @@ from analysis.classwork.errors import (
     WorkClosed,
 )
 from analysis.classwork.heuristics import trim_span
-from analysis.classwork.rules import ACCEPTS_WORK_SQL, check_accepting, student_due_subquery
+from analysis.classwork.rules import (
+    ACCEPTS_WORK_SQL,
+    check_accepting,
+    effective_support_level,
+    student_due_subquery,
+    time_up_for,
+)
 from analysis.models import (
     Assignment,
     Evidence,
     Passage,
     Question,
     Response,
+    StudentSupport,
     Submission,
+    SupportLevel,
+    TimeLimitAction,
 )
 
 # A student citing more than this for one answer is pasting the source, not choosing evidence.
@@ -73,6 +82,11 @@ def submission_start(*, assignment: Assignment, student) -> Submission:
     # racing the first visit would otherwise hand in, and hash, an empty set of answers).
     with transaction.atomic():
         submission, created = Submission.objects.get_or_create(assignment=assignment, student=student)
+        if created and assignment.time_limit_minutes:
+            # The clock starts now, when the pupil first opens the work.
+            submission.time_up_at = _time_up_of(submission, assignment=assignment)
+            if submission.time_up_at is not None:
+                submission.save(update_fields=["time_up_at"])
         if created:
             missing = list(
                 Question.objects.filter(exercise_id=assignment.exercise_id).values_list("pk", flat=True)
@@ -90,6 +104,57 @@ def submission_start(*, assignment: Assignment, student) -> Submission:
                 [Response(submission=submission, question_id=pk) for pk in missing], ignore_conflicts=True
             )
     return submission
+
+
+def _time_up_of(submission: Submission, *, assignment: Assignment, support=None):
+    support = (
+        support
+        or StudentSupport.objects.filter(assignment=assignment, student_id=submission.student_id).first()
+    )
+    level = effective_support_level(assignment, support.support_level if support else None)
+    return time_up_for(
+        assignment=assignment,
+        level=level,
+        extra_time_percent=support.extra_time_percent if support else 0,
+        started_at=submission.started_at,
+    )
+
+
+def submission_time_limits_refresh(*, assignment: Assignment, student=None) -> int:
+    """Recompute when time runs out for the work still in progress (after the teacher changes
+    the support level, the time limit or a pupil's extra time). Returns how many changed."""
+    supports = {s.student_id: s for s in StudentSupport.objects.filter(assignment=assignment)}
+    changed = 0
+    work = Submission.objects.filter(assignment=assignment, status=Status.IN_PROGRESS)
+    if student is not None:
+        work = work.filter(student=student)
+    for submission in work.only("pk", "student_id", "started_at", "time_up_at"):
+        time_up = _time_up_of(submission, assignment=assignment, support=supports.get(submission.student_id))
+        if time_up != submission.time_up_at:
+            Submission.objects.filter(pk=submission.pk).update(time_up_at=time_up)
+            changed += 1
+    return changed
+
+
+def submissions_hand_in_timed_out(*, assignment_id=None, student=None, now=None) -> int:
+    """Hand in, at the moment their time ran out, the pieces of work whose exam time limit has
+    passed (when the assignment hands work in at the limit). Nothing is deleted: the answers as
+    they stood are the ones handed in. Called whenever the pupil, the teacher or a page next
+    looks (there is no background worker). One query when there is nothing to do."""
+    now = now or timezone.now()
+    due = Submission.objects.filter(
+        status=Status.IN_PROGRESS,
+        time_up_at__lt=now,
+        assignment__on_time_limit=TimeLimitAction.HAND_IN,
+    )
+    if assignment_id is not None:
+        due = due.filter(assignment_id=assignment_id)
+    if student is not None:
+        due = due.filter(student=student)
+    ids = list(due.values_list("pk", flat=True))
+    for pk in ids:
+        _submit(Submission.objects.filter(pk=pk), student=None, submission_id=pk, now=now)
+    return len(ids)
 
 
 def _locked_submission(*, student, now: datetime, response_id=None, submission_id=None, assignment_id=None):
@@ -120,7 +185,11 @@ def _locked_submission(*, student, now: datetime, response_id=None, submission_i
     submission = queryset.first()
     if submission is None:
         raise Response.DoesNotExist
-    check_accepting(submission, now=now)
+    try:
+        check_accepting(submission, now=now)
+    except WorkClosed as closed:
+        closed.submission = submission
+        raise
     return submission
 
 
@@ -254,6 +323,10 @@ def response_hint_reveal(*, response_id: int, student, assignment_id=None, now=N
         )
         if not submission.assignment.hints_enabled:
             raise HintsUnavailable(_("Hints are turned off for this assignment."))
+        support = StudentSupport.objects.filter(assignment=submission.assignment, student=student).first()
+        level = effective_support_level(submission.assignment, support.support_level if support else None)
+        if level == SupportLevel.EXAM:
+            raise HintsUnavailable(_("There are no hints under exam conditions."))
         response = Response.objects.select_related("question").get(pk=response_id, submission=submission)
         if response.hints_used < len(response.question.hints):
             Response.objects.filter(pk=response.pk).update(hints_used=F("hints_used") + 1)
@@ -361,15 +434,22 @@ def _submit(stored: QuerySet, *, now, **locate) -> Submission:
     with transaction.atomic():
         try:
             locked = _locked_submission(now=now, **locate)
+            handed_in_at = now
         except WorkClosed as closed:
-            if closed.reason != "submitted":
+            if closed.reason == "submitted":
+                return stored.get()
+            if closed.reason != "time_up":
                 raise
-            return stored.get()
+            # Out of time under a limit that hands the work in: it is handed in as it stood
+            # when the time ran out, whoever looks first.
+            locked = closed.submission
+            handed_in_at = locked.time_up_at
         responses = list(Response.objects.filter(submission=locked))
         due = locked.student_due_at
         locked.status = Status.SUBMITTED
-        locked.submitted_at = now
-        locked.is_late = bool(due and now > due)
+        locked.submitted_at = handed_in_at
+        over_time = locked.time_up_at is not None and handed_in_at > locked.time_up_at
+        locked.is_late = bool(due and handed_in_at > due) or over_time
         locked.receipt_hash = locked.compute_receipt_hash(responses)
         # Values set here, not by a user; the database constraints still hold the invariants.
         locked.save(update_fields=["status", "submitted_at", "is_late", "receipt_hash"])

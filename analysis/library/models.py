@@ -126,6 +126,14 @@ class Passage(models.Model):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     label = models.CharField(_("label"), max_length=100)
     text = models.TextField(_("text"))
+    modified = models.TextField(
+        _("modified text"),
+        blank=True,
+        help_text=_(
+            "A simplified version of the passage, shown beside it as a reading aid under Guided "
+            "support. Pupils always cite the original."
+        ),
+    )
 
     class Meta:
         ordering = ["source", "position", "pk"]
@@ -169,6 +177,9 @@ class GlossaryTerm(models.Model):
 class MarkScheme(Owned):
     slug = models.SlugField(_("slug"), max_length=100)
     name = models.CharField(_("name"), max_length=200)
+    objective = models.TextField(
+        _("assessment objective"), blank=True, help_text=_("The assessment objective the scheme rewards.")
+    )
 
     objects = SlugManager()
 
@@ -187,6 +198,11 @@ class MarkScheme(Owned):
     @property
     def max_marks(self) -> int:
         return max((level.max_marks for level in self.levels.all()), default=0)
+
+    @property
+    def has_level_zero(self) -> bool:
+        """Whether the scheme names its own Level 0 ("No creditable response")."""
+        return any(level.number == 0 for level in self.levels.all())
 
 
 class Level(models.Model):
@@ -220,6 +236,61 @@ class Level(models.Model):
         return self.min_marks <= marks <= self.max_marks
 
 
+# --- Backgrounds: a timeline and key people beside the sources --------------
+
+
+def _validate_entries(value, keys: tuple[str, str], what: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict)
+        and set(item) == set(keys)
+        and all(isinstance(item[key], str) and item[key].strip() for key in keys)
+        for item in value
+    ):
+        raise ValidationError(
+            _("Each %(what)s entry needs exactly %(keys)s, as text.")
+            % {"what": what, "keys": " and ".join(keys)}
+        )
+
+
+def validate_timeline(value) -> None:
+    _validate_entries(value, ("date", "event"), _("timeline"))
+
+
+def validate_people(value) -> None:
+    _validate_entries(value, ("name", "role"), _("people"))
+
+
+class Background(Owned):
+    """Neutral facts for the pupils beside the sources: a dated timeline and cards on the key
+    people and bodies. Shown under Guided and Standard support, never under exam conditions.
+    Both lists keep their order: ``[{"date", "event"}]`` and ``[{"name", "role"}]``."""
+
+    slug = models.SlugField(_("slug"), max_length=100)
+    title = models.CharField(_("title"), max_length=200)
+    timeline = models.JSONField(_("timeline"), default=list, blank=True, validators=[validate_timeline])
+    people = models.JSONField(_("key people"), default=list, blank=True, validators=[validate_people])
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("background")
+        verbose_name_plural = _("backgrounds")
+        constraints = [
+            models.CheckConstraint(condition=Q(slug__regex=SLUG_REGEX), name="background_slug_format"),
+            *_slug_constraints("background"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def natural_key(self):
+        return (self.slug,)
+
+
 # --- Exercises and questions ------------------------------------------------
 
 
@@ -230,6 +301,14 @@ class Exercise(Owned):
     instructions = models.TextField(_("instructions"), blank=True)
     sources = models.ManyToManyField(
         Source, through="ExerciseSource", related_name="exercises", verbose_name=_("sources")
+    )
+    background = models.ForeignKey(
+        Background,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exercises",
+        verbose_name=_("background"),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -270,6 +349,7 @@ class ExerciseSource(models.Model):
 
 
 class Stage(models.TextChoices):
+    READING = "reading", _("Close reading")
     ORIGIN = "origin", _("Origin")
     PURPOSE = "purpose", _("Purpose")
     RELIABILITY = "reliability", _("Reliability")
@@ -277,6 +357,38 @@ class Stage(models.TextChoices):
 
 
 STAGE_ORDER = {stage: index for index, stage in enumerate(Stage.values)}
+
+
+class SelfCheck(models.TextChoices):
+    """What a pupil's self-check looks for in an answer (``Question.checks``)."""
+
+    DATE = "date", _("says when")
+    AUTHOR = "author", _("says who produced the source")
+    AUDIENCE = "audience", _("says who it was for")
+    PURPOSE = "purpose", _("says why it was produced")
+    EVIDENCE = "evidence", _("quotes the source")
+    BOTH_SOURCES = "both_sources", _("uses both sources")
+    JUDGEMENT = "judgement", _("reaches a judgement")
+    OWN_KNOWLEDGE = "own_knowledge", _("brings in own knowledge")
+
+
+# A question that declares no checks is checked as its stage suggests.
+STAGE_DEFAULT_CHECKS = {
+    Stage.READING: [SelfCheck.EVIDENCE],
+    Stage.ORIGIN: [SelfCheck.AUTHOR, SelfCheck.DATE],
+    Stage.PURPOSE: [SelfCheck.EVIDENCE],
+    Stage.RELIABILITY: [SelfCheck.EVIDENCE],
+    Stage.CORROBORATION: [SelfCheck.EVIDENCE],
+}
+
+
+def validate_checks(value) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or any(item not in SelfCheck.values for item in value):
+        raise ValidationError(
+            _("Checks must be a list of: %(names)s.") % {"names": ", ".join(SelfCheck.values)}
+        )
 
 
 class Question(models.Model):
@@ -306,6 +418,13 @@ class Question(models.Model):
     )
     hints = models.JSONField(_("hints"), default=list, blank=True)
     sentence_starters = models.JSONField(_("sentence starters"), default=list, blank=True)
+    checks = models.JSONField(
+        _("self-check"),
+        default=list,
+        blank=True,
+        validators=[validate_checks],
+        help_text=_("What the pupil's self-check looks for; empty: what the stage suggests."),
+    )
     indicative_content = models.TextField(_("indicative content"), blank=True, help_text=_("Teachers only."))
     model_answer = models.TextField(
         _("model answer"),
@@ -330,6 +449,14 @@ class Question(models.Model):
         return self.position + 1
 
     @property
+    def effective_checks(self) -> list[str]:
+        """The declared checks, or the stage's default ones."""
+        return (
+            list(self.checks) if self.checks else [str(c) for c in STAGE_DEFAULT_CHECKS.get(self.stage, [])]
+        )
+
+    @property
     def expects_evidence(self) -> bool:
-        """Origin answers rest on the origin card; every other stage should quote the text."""
-        return self.stage != Stage.ORIGIN
+        """Whether an answer should quote the text: declared by the question's checks, else by its
+        stage (origin answers rest on the origin card; every other stage quotes)."""
+        return bool({SelfCheck.EVIDENCE, SelfCheck.BOTH_SOURCES} & set(self.effective_checks))

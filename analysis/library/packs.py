@@ -26,7 +26,17 @@ Decisions worth knowing:
   sources and mark schemes that are already in the library.
 * A corroboration question may name a ``source`` (the one it asks about) as
   long as it is one of the exercise's sources; it needs an exercise with at
-  least two sources. Other stages must name a source.
+  least two sources. A reliability question may leave out ``source`` when the
+  exercise has two or more sources (it then concerns all of them). Origin and
+  purpose questions must name a source; a reading question may.
+* Mark-scheme levels are numbered 1..n, or 0..n when the first is a Level 0
+  with the band 0–0 ("no creditable response").
+* ``hints`` are meant as two tiers (a nudge, then a stronger pointer); older
+  packs with one, three or more still import, revealed one at a time.
+* ``checks`` name what the pupil's self-check looks for, from a fixed list
+  (``SelfCheck``); without them the question's stage decides.
+* Older packs' ``provenance`` imports as ``teacher_notes``; export writes only
+  the current keys.
 * A passage quoted in students' evidence may be reworded only if every
   quotation is still found at the same offsets; otherwise the import is refused.
 * Export writes keys in the documented order, omits empty optional keys and
@@ -56,6 +66,7 @@ from django.utils.translation import gettext_noop
 
 from analysis.models import (
     SLUG_REGEX,
+    Background,
     Evidence,
     Exercise,
     ExerciseSource,
@@ -65,6 +76,7 @@ from analysis.models import (
     Passage,
     Question,
     Response,
+    SelfCheck,
     Source,
     Stage,
 )
@@ -72,6 +84,11 @@ from analysis.models import (
 UTF8_BOM = b"\xef\xbb\xbf"
 MAX_MARKS = 100
 STAGES_NEEDING_SOURCE = (Stage.ORIGIN, Stage.PURPOSE, Stage.RELIABILITY)
+# A reliability question may instead concern every source of an exercise that has two or more.
+STAGES_ACROSS_SOURCES = (Stage.CORROBORATION, Stage.RELIABILITY)
+# The format asks for two tiers of hints (a nudge, then a stronger pointer); older packs with
+# more still import, and pupils reveal them one at a time either way.
+HINT_TIERS = 2
 
 # --- Errors --------------------------------------------------------------------
 
@@ -114,8 +131,8 @@ class UnknownSlugs(LookupError):
 # --- Schema --------------------------------------------------------------------
 
 # Kinds of value. TEXTS and SLUGS are lists of them; LIST is a list of mappings.
-TEXT, SLUG, INT, DATE, STAGE = "text", "slug", "int", "date", "stage"
-TEXTS, SLUGS, LIST = "texts", "slugs", "list"
+TEXT, SLUG, INT, DATE, STAGE, CHECK = "text", "slug", "int", "date", "stage", "check"
+TEXTS, SLUGS, CHECKS, LIST = "texts", "slugs", "checks", "list"
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,7 @@ def _text(model, name, *, required=False, attr=None) -> Field:
 PASSAGE = {
     "label": _text(Passage, "label", required=True),
     "text": _text(Passage, "text", required=True),
+    "modified": _text(Passage, "modified"),
 }
 GLOSSARY_TERM = {
     "term": _text(GlossaryTerm, "term", required=True),
@@ -167,7 +185,7 @@ SOURCE = {
     "glossary": Field(LIST, schema=GLOSSARY_TERM),
 }
 LEVEL = {
-    "level": Field(INT, required=True, low=1, high=MAX_MARKS, attr="number"),
+    "level": Field(INT, required=True, low=0, high=MAX_MARKS, attr="number"),
     "min": Field(INT, required=True, low=0, high=MAX_MARKS, attr="min_marks"),
     "max": Field(INT, required=True, low=0, high=MAX_MARKS, attr="max_marks"),
     "descriptor": _text(Level, "descriptor", required=True),
@@ -175,7 +193,22 @@ LEVEL = {
 MARK_SCHEME = {
     "slug": Field(SLUG, required=True, max_length=_max_length(MarkScheme, "slug")),
     "name": _text(MarkScheme, "name", required=True),
+    "objective": _text(MarkScheme, "objective"),
     "levels": Field(LIST, required=True, schema=LEVEL),
+}
+TIMELINE_ENTRY = {
+    "date": Field(TEXT, required=True, max_length=200),
+    "event": Field(TEXT, required=True, max_length=2000),
+}
+PERSON = {
+    "name": Field(TEXT, required=True, max_length=200),
+    "role": Field(TEXT, required=True, max_length=2000),
+}
+BACKGROUND = {
+    "slug": Field(SLUG, required=True, max_length=_max_length(Background, "slug")),
+    "title": _text(Background, "title", required=True),
+    "timeline": Field(LIST, schema=TIMELINE_ENTRY),
+    "people": Field(LIST, schema=PERSON),
 }
 QUESTION = {
     "stage": Field(STAGE, required=True),
@@ -187,6 +220,7 @@ QUESTION = {
     "sentence_starters": Field(TEXTS),
     "indicative_content": _text(Question, "indicative_content"),
     "model_answer": _text(Question, "model_answer"),
+    "checks": Field(CHECKS),
 }
 EXERCISE = {
     "slug": Field(SLUG, required=True, max_length=_max_length(Exercise, "slug")),
@@ -194,11 +228,13 @@ EXERCISE = {
     "summary": _text(Exercise, "summary", required=True),
     "instructions": _text(Exercise, "instructions"),
     "sources": Field(SLUGS, required=True, max_length=_max_length(Source, "slug")),
+    "background": Field(SLUG, max_length=_max_length(Background, "slug")),
     "questions": Field(LIST, required=True, schema=QUESTION),
 }
 PACK = {
     "sources": Field(LIST, schema=SOURCE),
     "mark_schemes": Field(LIST, schema=MARK_SCHEME),
+    "backgrounds": Field(LIST, schema=BACKGROUND),
     "exercises": Field(LIST, schema=EXERCISE),
 }
 
@@ -402,7 +438,7 @@ class _Checker:
         return _("unknown key; expected one of %(keys)s") % {"keys": ", ".join(schema)}
 
     def value(self, node, spec: Field, path: str, record: Record, key: str):
-        if spec.kind in (LIST, TEXTS, SLUGS):
+        if spec.kind in (LIST, TEXTS, SLUGS, CHECKS):
             if isinstance(node, yaml.ScalarNode) and self.scalar(node, path) in (None, _MISSING):
                 # `glossary:` with nothing after it: absent if optional, empty if required.
                 if spec.required:
@@ -418,10 +454,19 @@ class _Checker:
                     self.mapping(item, spec.schema, f"{path}[{index}]")
                     for index, item in enumerate(node.value)
                 ]
-            item_kind = TEXT if spec.kind == TEXTS else SLUG
+            item_kind = {TEXTS: TEXT, SLUGS: SLUG, CHECKS: CHECK}[spec.kind]
             item_spec = Field(item_kind, required=True, max_length=spec.max_length)
             record.item_lines[key] = [_line(item) for item in node.value]
             values = [self.leaf(item, item_spec, f"{path}[{index}]") for index, item in enumerate(node.value)]
+            if spec.kind == CHECKS:
+                for index, value in enumerate(values):
+                    if value is not _MISSING and value in values[:index]:
+                        self.add(
+                            record.item_lines[key][index],
+                            f"{path}[{index}]",
+                            _("'%(value)s' is listed twice") % {"value": value},
+                        )
+                        return _MISSING
             return values if _MISSING not in values else _MISSING
         return self.leaf(node, spec, path)
 
@@ -460,6 +505,7 @@ class _Checker:
             INT: _("a whole number"),
             DATE: _("a date written YYYY-MM-DD"),
             STAGE: _("a stage"),
+            CHECK: _("a self-check"),
         }[spec.kind]
         return {"expected": expected, "kind": kind}
 
@@ -535,6 +581,17 @@ class _Checker:
             return None
         return value
 
+    def _check_check(self, value, spec, line, path):
+        if value not in SelfCheck.values:
+            self.add(
+                line,
+                path,
+                _("'%(value)s' is not one of %(checks)s")
+                % {"value": value, "checks": ", ".join(SelfCheck.values)},
+            )
+            return None
+        return value
+
 
 def _check_duplicates(checker: _Checker, records: list[Record], key: str, what: str, normalise=str):
     first: dict[str, Record] = {}
@@ -553,16 +610,27 @@ def _check_duplicates(checker: _Checker, records: list[Record], key: str, what: 
 
 
 def _check_levels(checker: _Checker, scheme: Record) -> int | None:
-    """Levels numbered 1..n in order, each band min <= max, bands contiguous.
-    Returns the scheme's top mark (None if the levels are unusable)."""
+    """Levels numbered 1..n in order (or 0..n: a first Level 0, "no creditable response", has
+    the band 0–0), each band min <= max, bands contiguous. Returns the scheme's top mark (None
+    if the levels are unusable)."""
     levels = scheme.items_of("levels")
-    for expected, level in enumerate(levels, start=1):
+    start = 0 if levels and levels[0].get("level") == 0 else 1
+    for expected, level in enumerate(levels, start=start):
         if level.get("level") not in (None, expected):
             checker.add(
                 level.line_of("level"),
                 level.path_of("level"),
-                _("levels must be numbered 1, 2, 3… in order: expected %(expected)s, found %(found)s")
+                _(
+                    "levels must be numbered 1, 2, 3… in order (0, 1, 2… with a Level 0): "
+                    "expected %(expected)s, found %(found)s"
+                )
                 % {"expected": expected, "found": level["level"]},
+            )
+        if level.get("level") == 0 and (level.get("min"), level.get("max")) != (0, 0):
+            checker.add(
+                level.line_of("max"),
+                level.path_of("max"),
+                _("Level 0 is for no creditable response: its band must be min 0, max 0"),
             )
         low, high = level.get("min"), level.get("max")
         if low is not None and high is not None and low > high:
@@ -603,6 +671,8 @@ def _check_pack(checker: _Checker, pack: Record) -> None:
     _check_duplicates(checker, sources, "slug", _("slug"))
     _check_duplicates(checker, schemes, "slug", _("slug"))
     _check_duplicates(checker, exercises, "slug", _("slug"))
+    backgrounds = pack.items_of("backgrounds")
+    _check_duplicates(checker, backgrounds, "slug", _("slug"))
     for source in sources:
         _check_duplicates(checker, source.items_of("glossary"), "term", _("glossary term"), str.casefold)
 
@@ -624,9 +694,23 @@ def _check_pack(checker: _Checker, pack: Record) -> None:
     )
     known_sources = pack_sources | library_sources
     known_schemes = {**library_scheme_tops, **scheme_tops}
+    pack_backgrounds = {background["slug"] for background in backgrounds if "slug" in background}
+    wanted_backgrounds = {ex["background"] for ex in exercises if "background" in ex} - pack_backgrounds
+    known_backgrounds = pack_backgrounds | set(
+        Background.objects.filter(owner__isnull=True, slug__in=wanted_backgrounds).values_list(
+            "slug", flat=True
+        )
+    )
 
     for exercise in exercises:
         _check_exercise(checker, exercise, known_sources, known_schemes)
+        background = exercise.get("background")
+        if background is not None and background not in known_backgrounds:
+            checker.add(
+                exercise.line_of("background"),
+                exercise.path_of("background"),
+                _("no background with slug '%(slug)s' in this pack or the library") % {"slug": background},
+            )
 
     # Changing a scheme's top mark must not strand questions outside this pack.
     stranded = (
@@ -668,14 +752,21 @@ def _check_exercise(checker, exercise: Record, known_sources: set[str], known_sc
                 line, path, _("no source with slug '%(slug)s' in this pack or the library") % {"slug": slug}
             )
     listed = ", ".join(slugs)
+    several = len(set(slugs)) >= 2
     for question in exercise.items_of("questions"):
         stage, source = question.get("stage"), question.get("source")
-        if stage in STAGES_NEEDING_SOURCE and "source" not in question.lines:
+        across = stage == Stage.RELIABILITY and several  # about every source of the exercise
+        if stage in STAGES_NEEDING_SOURCE and "source" not in question.lines and not across:
+            message = _(
+                "is required for %(stage)s questions: name one of the exercise's sources (%(sources)s)"
+            )
+            if stage == Stage.RELIABILITY:
+                message = _(
+                    "is required for a reliability question in an exercise with one source: "
+                    "name it (%(sources)s)"
+                )
             checker.add(
-                question.line,
-                question.path_of("source"),
-                _("is required for %(stage)s questions: name one of the exercise's sources (%(sources)s)")
-                % {"stage": stage, "sources": listed},
+                question.line, question.path_of("source"), message % {"stage": stage, "sources": listed}
             )
         if source is not None and slugs and source not in slugs:
             checker.add(
@@ -734,6 +825,7 @@ class ImportSummary:
         gettext_noop("glossary terms"),
         gettext_noop("mark schemes"),
         gettext_noop("levels"),
+        gettext_noop("backgrounds"),
         gettext_noop("exercises"),
         gettext_noop("exercise sources"),
         gettext_noop("questions"),
@@ -794,7 +886,7 @@ class _Writer:
                 if key in record and not values.get(spec.attr):
                     values[spec.attr] = record[key]
                 continue
-            blank = [] if spec.kind in (TEXTS, SLUGS) else None if spec.kind == DATE else ""
+            blank = [] if spec.kind in (TEXTS, SLUGS, CHECKS) else None if spec.kind == DATE else ""
             values[spec.attr or key] = record.get(key, blank)
         values.update(extra)
         return values
@@ -877,8 +969,19 @@ class _Writer:
     def mark_scheme(self, record: Record) -> MarkScheme:
         scheme = MarkScheme.objects.filter(owner__isnull=True, slug=record["slug"]).first() or MarkScheme()
         scheme = self.save(scheme, self.values(record, MARK_SCHEME), "mark schemes", record, MARK_SCHEME)
-        # Levels are numbered 1..n by position (checked), so number and position agree.
-        pairs, extras = self.positional(list(scheme.levels.order_by("number")), record.items_of("levels"))
+        # Levels are numbered 1..n (or 0..n) by position (checked), so number and position agree.
+        existing = list(scheme.levels.order_by("number"))
+        items = record.items_of("levels")
+        if [level.number for level in existing[: len(items)]] != [
+            item["level"] for item in items[: len(existing)]
+        ]:
+            # The numbering moved (a Level 0 added or taken away): numbers are unique per scheme,
+            # so the old rows go first. Marks keep their level numbers, not rows.
+            for level in existing:
+                level.delete()
+            self.summary.add("levels", "deleted", len(existing))
+            existing = []
+        pairs, extras = self.positional(existing, items)
         for level in extras:
             level.delete()
         self.summary.add("levels", "deleted", len(extras))
@@ -886,11 +989,25 @@ class _Writer:
             self.save(level or Level(scheme=scheme), self.values(item, LEVEL), "levels", item, LEVEL)
         return scheme
 
+    # Backgrounds ----------------------------------------------------------------
+
+    def background(self, record: Record) -> Background:
+        background = (
+            Background.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Background()
+        )
+        values = {
+            "slug": record["slug"],
+            "title": record["title"],
+            "timeline": [{"date": e["date"], "event": e["event"]} for e in record.items_of("timeline")],
+            "people": [{"name": p["name"], "role": p["role"]} for p in record.items_of("people")],
+        }
+        return self.save(background, values, "backgrounds", record, BACKGROUND)
+
     # Exercises ------------------------------------------------------------------
 
-    def exercise(self, record: Record, sources: dict[str, Source], schemes: dict[str, MarkScheme]):
+    def exercise(self, record: Record, sources, schemes, backgrounds: dict[str, Background]):
         exercise = Exercise.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Exercise()
-        values = self.values(record, EXERCISE)
+        values = self.values(record, EXERCISE, background=backgrounds.get(record.get("background")))
         values.pop("sources")
         exercise = self.save(exercise, values, "exercises", record, EXERCISE)
 
@@ -950,7 +1067,10 @@ class _Writer:
     def pack(self, pack: Record) -> None:
         sources = {record["slug"]: self.source(record) for record in pack.items_of("sources")}
         schemes = {record["slug"]: self.mark_scheme(record) for record in pack.items_of("mark_schemes")}
+        backgrounds = {record["slug"]: self.background(record) for record in pack.items_of("backgrounds")}
         exercises = pack.items_of("exercises")
+        wanted_backgrounds = {r["background"] for r in exercises if "background" in r} - set(backgrounds)
+        backgrounds.update(_by_slug(Background.objects.all(), wanted_backgrounds))
         wanted_sources = {slug for record in exercises for slug in record["sources"]} - set(sources)
         sources.update(_by_slug(Source.objects.all(), wanted_sources))
         wanted_schemes = {
@@ -961,7 +1081,7 @@ class _Writer:
         } - set(schemes)
         schemes.update(_by_slug(MarkScheme.objects.all(), wanted_schemes))
         for record in exercises:
-            self.exercise(record, sources, schemes)
+            self.exercise(record, sources, schemes, backgrounds)
 
 
 # --- Import: the public entry points ---------------------------------------------
@@ -1075,7 +1195,8 @@ def _dump_record(values: dict, schema: dict[str, Field]) -> dict:
 def _source_data(source: Source) -> dict:
     values = {key: getattr(source, spec.attr or key, None) for key, spec in SOURCE.items() if not spec.legacy}
     values["passages"] = [
-        _dump_record({"label": p.label, "text": p.text}, PASSAGE) for p in source.passages.all()
+        _dump_record({"label": p.label, "text": p.text, "modified": p.modified}, PASSAGE)
+        for p in source.passages.all()
     ]
     values["glossary"] = [
         _dump_record({"term": g.term, "definition": g.definition}, GLOSSARY_TERM)
@@ -1089,7 +1210,20 @@ def _scheme_data(scheme: MarkScheme) -> dict:
         _dump_record({key: getattr(level, spec.attr or key) for key, spec in LEVEL.items()}, LEVEL)
         for level in scheme.levels.all()
     ]
-    return _dump_record({"slug": scheme.slug, "name": scheme.name, "levels": levels}, MARK_SCHEME)
+    return _dump_record(
+        {"slug": scheme.slug, "name": scheme.name, "objective": scheme.objective, "levels": levels},
+        MARK_SCHEME,
+    )
+
+
+def _background_data(background: Background) -> dict:
+    values = {
+        "slug": background.slug,
+        "title": background.title,
+        "timeline": [_dump_record(dict(entry), TIMELINE_ENTRY) for entry in background.timeline],
+        "people": [_dump_record(dict(person), PERSON) for person in background.people],
+    }
+    return _dump_record(values, BACKGROUND)
 
 
 def _exercise_data(exercise: Exercise) -> dict:
@@ -1098,9 +1232,11 @@ def _exercise_data(exercise: Exercise) -> dict:
         values = {key: getattr(question, spec.attr or key) for key, spec in QUESTION.items()}
         values["source"] = question.source.slug if question.source else None
         values["mark_scheme"] = question.mark_scheme.slug if question.mark_scheme else None
+        values["checks"] = _FlowList(question.checks)
         questions.append(_dump_record(values, QUESTION))
     values = {key: getattr(exercise, key, None) for key in EXERCISE}
     values["sources"] = _FlowList(link.source.slug for link in exercise.exercise_sources.all())
+    values["background"] = exercise.background.slug if exercise.background else None
     values["questions"] = questions
     return _dump_record(values, EXERCISE)
 
@@ -1116,16 +1252,16 @@ def _fetch(queryset, slugs: list[str], missing: list[str]) -> list:
     return [found[slug] for slug in slugs if slug in found]
 
 
-def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=()) -> str:
-    """Write the named sources, mark schemes and exercises as one pack.
+def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), background_slugs=()) -> str:
+    """Write the named sources, mark schemes, backgrounds and exercises as one pack.
 
-    An exercise brings its sources and its questions' mark schemes with it, so
-    the pack imports on its own. Order: the slugs as named, then what the
+    An exercise brings its sources, its background and its questions' mark schemes
+    with it, so the pack imports on its own. Order: the slugs as named, then what the
     exercises bring, each once. Raises :class:`UnknownSlugs` for names not found.
     """
     missing: list[str] = []
     exercises = _fetch(
-        Exercise.objects.prefetch_related(
+        Exercise.objects.select_related("background").prefetch_related(
             Prefetch(
                 "exercise_sources", ExerciseSource.objects.select_related("source").order_by("position")
             ),
@@ -1168,6 +1304,15 @@ def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=()) -> 
         scheme_slugs,
         missing,
     )
+    background_slugs = list(
+        dict.fromkeys(
+            [
+                *background_slugs,
+                *(exercise.background.slug for exercise in exercises if exercise.background_id),
+            ]
+        )
+    )
+    backgrounds = _fetch(Background.objects.all(), background_slugs, missing)
     if missing:
         raise UnknownSlugs(list(dict.fromkeys(missing)))
 
@@ -1176,6 +1321,8 @@ def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=()) -> 
         data["sources"] = [_source_data(source) for source in sources]
     if schemes:
         data["mark_schemes"] = [_scheme_data(scheme) for scheme in schemes]
+    if backgrounds:
+        data["backgrounds"] = [_background_data(background) for background in backgrounds]
     if exercises:
         data["exercises"] = [_exercise_data(exercise) for exercise in exercises]
     text = yaml.dump(

@@ -29,7 +29,7 @@ def export_table(assignment: Assignment, questions) -> tuple[list[str], list[lis
     def when(moment):
         return date_format(localtime(moment), "Y-m-d H:i") if moment else ""
 
-    header = [_("Student"), _("Username")]
+    header = [_("Student"), _("Username"), _("Support")]
     header += [
         _("Q%(number)s %(stage)s (/%(max)s)")
         % {"number": q.number, "stage": q.get_stage_display(), "max": q.max_marks}
@@ -49,6 +49,7 @@ def export_table(assignment: Assignment, questions) -> tuple[list[str], list[lis
             [
                 row.name,
                 "" if row.hidden else row.student.username,
+                row.support.short_label if row.support else "",
                 *marks,
                 sum(m for m in marks if m != ""),
                 out_of,

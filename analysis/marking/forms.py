@@ -47,9 +47,12 @@ class MarkForm(forms.Form):
         self.fields["bank_entry"].choices = [("", _("— choose a saved comment —"))] + [
             (entry.pk, entry.text) for entry in bank_entries
         ]
+        # A scheme with its own Level 0 offers it in place of "no creditable response".
+        self.own_level_zero = any(level.number == 0 for level in self.levels)
         if self.levels:
             self.fields["level"].required = True
-            self.fields["level"].choices = [(self.NO_LEVEL, _("No creditable response (0 marks)"))] + [
+            no_level = [] if self.own_level_zero else [(self.NO_LEVEL, _("No creditable response (0 marks)"))]
+            self.fields["level"].choices = no_level + [
                 (str(level.number), str(level)) for level in self.levels
             ]
         else:
@@ -92,14 +95,17 @@ class MarkForm(forms.Form):
         if "level" not in self.fields:
             return None
         raw = self.cleaned_data.get("level")
-        if raw in (None, "", self.NO_LEVEL):
+        if raw in (None, ""):
+            return None
+        if raw == self.NO_LEVEL and not self.own_level_zero:
             return None
         return int(raw)
 
     def level_options(self):
         """(value, level or None, checked) for the template's radio list, with descriptors."""
-        current = str(self["level"].value() or "") if "level" in self.fields else ""
-        options = [(self.NO_LEVEL, None, current == self.NO_LEVEL)]
+        current = self["level"].value() if "level" in self.fields else ""
+        current = "" if current is None else str(current)
+        options = [] if self.own_level_zero else [(self.NO_LEVEL, None, current == self.NO_LEVEL)]
         options += [(str(level.number), level, current == str(level.number)) for level in self.levels]
         return options
 

@@ -9,6 +9,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import User, display_name_of
+from analysis.classwork.support import Support, default_support, supports_by_student
 from analysis.marking.anonymity import anonymous_label, hides_name
 from analysis.marking.charts import CHART_BAR_HEIGHT, CHART_BAR_SPACE, CHART_GAP, CHART_LABEL_WIDTH, Bar
 from analysis.marking.services import MARKABLE_STATUSES
@@ -84,6 +85,7 @@ class GridRow:
     cells: list[GridCell]
     marked_count: int = 0
     answered_count: int = 0
+    support: Support | None = None  # the pupil's support level (and extra time)
 
     @property
     def status(self) -> str:
@@ -171,6 +173,8 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
         .values_list("pk", "student_id", "status", "is_late", "submitted_at", "returned_at")
     }
     answers = _grid_answers(assignment)
+    supports = supports_by_student(assignment)
+    usual = default_support(assignment)
     numbers = {pk: n for n, pk in enumerate(sorted(s.pk for s in submissions.values()), start=1)}
     labels = CellState.labels()
     columns = [(question.pk, question.expects_evidence) for question in questions]
@@ -202,6 +206,7 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
                 # As marks_release counts them: any non-empty answer needs a mark.
                 marked_count=sum(1 for c in cells if c.marks is not None and c.has_text),
                 answered_count=sum(1 for c in cells if c.has_text),
+                support=supports.get(pk, usual),
             )
         )
     # Blind marking: hidden rows in number order, so the order gives no names away.

@@ -15,6 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.decorators import teacher_required
+from analysis.classwork.services import submissions_hand_in_timed_out
+from analysis.classwork.support import default_support, support_for, supports_by_student
 from analysis.marking import anonymity
 from analysis.marking import services as marking
 from analysis.marking.forms import CommentBankEntryForm, MarkForm, OverallCommentForm
@@ -196,6 +198,8 @@ def _handle_mark_post(
 @require_http_methods(["GET", "POST"])
 def submission_mark(request: HtmxHttpRequest, pk, submission_id):
     assignment = scope.assignment(request, pk)
+    # Work whose exam time limit has passed is handed in as it stood at the limit.
+    submissions_hand_in_timed_out(assignment_id=assignment.pk)
     submission = scope.submission(request, assignment, submission_id)
     questions = scope.questions(assignment)
     levels = _levels_by_question(questions)
@@ -259,6 +263,8 @@ def submission_mark(request: HtmxHttpRequest, pk, submission_id):
         "assignment": assignment,
         "submission": submission,
         "student_name": anonymity.student_label(assignment, submission, numbers),
+        # A mark under Guided support means something else than one under exam conditions.
+        "support": support_for(assignment, submission.student_id),
         "hidden": hidden,
         "items": items,
         "questions": questions,
@@ -313,6 +319,9 @@ def submission_comment(request: HtmxHttpRequest, pk, submission_id):
 @require_http_methods(["GET", "POST"])
 def question_mark(request: HtmxHttpRequest, pk, question_id):
     assignment = scope.assignment(request, pk)
+    submissions_hand_in_timed_out(assignment_id=assignment.pk)
+    supports = supports_by_student(assignment)
+    usual = default_support(assignment)
     questions = scope.questions(assignment)
     question = next((q for q in questions if q.pk == question_id), None)
     if question is None:
@@ -329,7 +338,11 @@ def question_mark(request: HtmxHttpRequest, pk, question_id):
     next_url = reverse("teach:question-mark", args=[assignment.pk, next_question.pk]) if next_question else ""
 
     def heading_for(response):
-        return anonymity.student_label(assignment, response.submission, numbers)
+        support = supports.get(response.submission.student_id, usual)
+        return _("%(student)s · %(support)s") % {
+            "student": anonymity.student_label(assignment, response.submission, numbers),
+            "support": support.short_label,
+        }
 
     bound = None
     if request.method == "POST":

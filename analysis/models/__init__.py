@@ -7,18 +7,24 @@ analysis.models import …``) finds them under the one app label ``analysis``:
 """
 
 from analysis.classwork.models import (
+    SUPPORT_SHOWS,
     Assignment,
     AssignmentQuerySet,
     Evidence,
     Extension,
     Response,
     ResponseQuerySet,
+    StudentSupport,
     Submission,
     SubmissionQuerySet,
+    SupportLevel,
+    TimeLimitAction,
 )
 from analysis.library.models import (
     SLUG_REGEX,
+    STAGE_DEFAULT_CHECKS,
     STAGE_ORDER,
+    Background,
     Exercise,
     ExerciseSource,
     GlossaryTerm,
@@ -26,6 +32,7 @@ from analysis.library.models import (
     MarkScheme,
     Passage,
     Question,
+    SelfCheck,
     SlugManager,
     Source,
     Stage,
@@ -34,8 +41,11 @@ from analysis.marking.models import CommentBankEntry, Mark, MarkChange
 
 __all__ = [
     "SLUG_REGEX",
+    "STAGE_DEFAULT_CHECKS",
+    "SUPPORT_SHOWS",
     "STAGE_ORDER",
     "Assignment",
+    "Background",
     "AssignmentQuerySet",
     "CommentBankEntry",
     "Evidence",
@@ -51,9 +61,13 @@ __all__ = [
     "Question",
     "Response",
     "ResponseQuerySet",
+    "SelfCheck",
     "SlugManager",
     "Source",
     "Stage",
+    "StudentSupport",
     "Submission",
     "SubmissionQuerySet",
+    "SupportLevel",
+    "TimeLimitAction",
 ]

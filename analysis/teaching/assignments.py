@@ -17,16 +17,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.decorators import teacher_required
 from accounts.models import User
+from analysis.classwork.services import submission_time_limits_refresh, submissions_hand_in_timed_out
+from analysis.classwork.support import DESCRIPTIONS
 from analysis.marking import anonymity, charts, export
 from analysis.marking import selectors as marking_reads
 from analysis.marking import services as marking
 from analysis.marking.selectors import CellState
 from analysis.marking.services import MARKABLE_STATUSES
 from analysis.marking.views import cited, marking_responses
-from analysis.models import Exercise, Extension, Response, Submission
+from analysis.models import Exercise, Extension, Response, StudentSupport, Submission, SupportLevel
 from analysis.teaching import scope
 from analysis.teaching import services as teaching_services
-from analysis.teaching.forms import AssignmentForm, ExtensionForm, ReleaseForm
+from analysis.teaching.forms import AssignmentForm, ExtensionForm, ReleaseForm, StudentSupportForm
 from analysis.teaching.scope import HtmxHttpRequest
 
 # The grid refreshes every 10 s. Every refresh counts as activity for the idle-session limit,
@@ -105,6 +107,8 @@ def assignment_edit(request, pk):
     form = AssignmentForm(request.POST or None, instance=assignment, teacher=request.user, has_work=has_work)
     if form.is_valid():
         form.save()
+        # A changed support level or time limit moves when time runs out for work in progress.
+        submission_time_limits_refresh(assignment=assignment)
         messages.success(request, _("Assignment updated."))
         return redirect("teach:assignment-progress", assignment.pk)
     return render(
@@ -207,6 +211,65 @@ def extension_delete(request, pk, extension_id):
     return redirect("teach:assignment-extensions", assignment.pk)
 
 
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def assignment_support(request, pk):
+    """Per-pupil support: another level than the assignment's, and extra time."""
+    assignment = scope.assignment(request, pk)
+    students = User.objects.filter(
+        enrollments__classroom=assignment.classroom, enrollments__ended_at__isnull=True
+    ).order_by("last_name", "first_name", "username")
+    form = StudentSupportForm(request.POST or None, students=students)
+    if form.is_valid():
+        try:
+            teaching_services.student_support_set(
+                assignment=assignment,
+                student=form.cleaned_data["student"],
+                support_level=form.cleaned_data["support_level"],
+                extra_time_percent=form.cleaned_data["extra_time_percent"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            for name, errors in error.message_dict.items():
+                for message in errors:
+                    form.add_error(name if name in form.fields else None, message)
+        else:
+            messages.success(
+                request,
+                _("Support saved for %(name)s.") % {"name": form.cleaned_data["student"].display_name},
+            )
+            return redirect("teach:assignment-support", assignment.pk)
+    supports = assignment.supports.select_related("student").order_by(
+        "student__last_name", "student__first_name", "student__username"
+    )
+    return render(
+        request,
+        "analysis/assignment_support.html",
+        {
+            "assignment": assignment,
+            "form": form,
+            "supports": supports,
+            "levels": [(level, DESCRIPTIONS[level]) for level in SupportLevel],
+        },
+    )
+
+
+@teacher_required
+@require_POST
+def student_support_delete(request, pk, support_id):
+    assignment = scope.assignment(request, pk)
+    support = get_object_or_404(
+        StudentSupport.objects.select_related("assignment__classroom", "student"),
+        assignment=assignment,
+        pk=support_id,
+    )
+    teaching_services.student_support_remove(support=support, by=request.user)
+    messages.success(
+        request, _("%(name)s now has the assignment's support.") % {"name": support.student.display_name}
+    )
+    return redirect("teach:assignment-support", assignment.pk)
+
+
 # --- Progress grid -------------------------------------------------------------------------------
 
 
@@ -214,6 +277,8 @@ def extension_delete(request, pk, extension_id):
 @require_GET
 def assignment_progress(request: HtmxHttpRequest, pk):
     assignment = scope.assignment(request, pk)
+    # Work whose exam time limit has passed is handed in as it stood at the limit.
+    submissions_hand_in_timed_out(assignment_id=assignment.pk)
     questions = scope.questions(assignment)
     rows = marking_reads.progress_grid(assignment, questions)
     counts = {"not-started": 0, "in-progress": 0, "submitted": 0, "returned": 0}
@@ -338,6 +403,7 @@ def submission_print(request, pk, submission_id):
 @require_GET
 def assignment_export(request, pk):
     assignment = scope.assignment(request, pk)
+    submissions_hand_in_timed_out(assignment_id=assignment.pk)
     header, rows = export.export_table(assignment, scope.questions(assignment))
     buffer = io.StringIO()
     buffer.write("\ufeff")  # a byte-order mark, so spreadsheet programs read UTF-8

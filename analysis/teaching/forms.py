@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Classroom, User
-from analysis.models import Assignment, Exercise, Submission
+from analysis.models import Assignment, Exercise, Submission, SupportLevel
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -59,8 +59,22 @@ class AssignmentForm(forms.ModelForm):
             "late_allowed",
             "anonymous_marking",
             "release_model_answers",
+            "support_level",
+            "time_limit_minutes",
+            "on_time_limit",
         ]
+        widgets = {"support_level": forms.RadioSelect, "on_time_limit": forms.RadioSelect}
         help_texts = {
+            "support_level": _(
+                "Guided: caption, source information, context, timeline and people, glossary, hints, "
+                "sentence starters and modified texts. Standard: caption, source information, timeline "
+                "and people, glossary and hints. Exam conditions: caption and glossary only. You can "
+                "change it for one pupil on the Support page."
+            ),
+            "time_limit_minutes": _(
+                "Exam conditions only; leave empty for none. Each pupil's clock starts when they "
+                "first open the work, and extra time is added per pupil."
+            ),
             "hints_enabled": _(
                 "Students may reveal the question's hints; the grid shows how many they used."
             ),
@@ -84,17 +98,48 @@ class AssignmentForm(forms.ModelForm):
             for name in ("hints_enabled", "late_allowed", "anonymous_marking", "release_model_answers")
         ]
 
+    def support_fields(self):
+        return [self[name] for name in ("support_level", "time_limit_minutes", "on_time_limit")]
+
     def clean(self):
         cleaned = super().clean()
         opens_at, due_at = cleaned.get("opens_at"), cleaned.get("due_at")
         if opens_at and due_at and due_at <= opens_at:
             self.add_error("due_at", _("The due date must be after the opening date."))
+        limit = cleaned.get("time_limit_minutes")
+        if limit is not None and not 1 <= limit <= 600:
+            self.add_error(
+                "time_limit_minutes", _("Give a time limit from 1 to 600 minutes, or leave it empty.")
+            )
         return cleaned
 
 
 class ExtensionForm(forms.Form):
     student = forms.ModelChoiceField(queryset=User.objects.none(), label=_("Student"))
     due_at = _datetime_field(_("New due date"))
+
+    def __init__(self, *args, students, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["student"].queryset = students
+        self.fields["student"].label_from_instance = lambda user: f"{user.display_name} ({user.username})"
+
+
+class StudentSupportForm(forms.Form):
+    """One pupil's support: another level than the class's, and extra time."""
+
+    student = forms.ModelChoiceField(queryset=User.objects.none(), label=_("Pupil"))
+    support_level = forms.ChoiceField(
+        label=_("Support"),
+        required=False,
+        choices=[("", _("As the assignment"))] + list(SupportLevel.choices),
+    )
+    extra_time_percent = forms.IntegerField(
+        label=_("Extra time (%)"),
+        min_value=0,
+        max_value=300,
+        initial=0,
+        help_text=_("Added to an exam-conditions time limit, e.g. 25."),
+    )
 
     def __init__(self, *args, students, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,7 +7,8 @@ from django.utils.translation import gettext as _
 
 from accounts.classes.services import _check_teaches
 from accounts.models import Enrollment
-from analysis.models import Assignment, Extension
+from analysis.classwork.services import submission_time_limits_refresh
+from analysis.models import Assignment, Extension, StudentSupport
 
 # --- Assignments -----------------------------------------------------------------
 
@@ -58,3 +59,29 @@ def extension_set(*, assignment: Assignment, student, due_at, by) -> Extension:
 def extension_remove(*, extension: Extension, by) -> None:
     _check_teaches(extension.assignment.classroom, by)
     extension.delete()
+
+
+@transaction.atomic
+def student_support_set(*, assignment: Assignment, student, support_level: str, extra_time_percent: int, by):
+    """Give one pupil their own support level (blank: the assignment's) and extra time, and move
+    when their time runs out if their work is in progress."""
+    _check_teaches(assignment.classroom, by)
+    if not Enrollment.objects.current().filter(classroom=assignment.classroom, student=student).exists():
+        raise ValidationError({"student": _("This student is not in the class.")})
+    support = StudentSupport.objects.filter(assignment=assignment, student=student).first() or StudentSupport(
+        assignment=assignment, student=student
+    )
+    support.support_level = support_level
+    support.extra_time_percent = extra_time_percent
+    support.full_clean()
+    support.save()
+    submission_time_limits_refresh(assignment=assignment, student=student)
+    return support
+
+
+@transaction.atomic
+def student_support_remove(*, support: StudentSupport, by) -> None:
+    _check_teaches(support.assignment.classroom, by)
+    student = support.student
+    support.delete()
+    submission_time_limits_refresh(assignment=support.assignment, student=student)

@@ -98,6 +98,7 @@ def grid_rows_html(rows, assignment) -> SafeString:
         "submitted": _esc(gettext("Handed in")),
         "returned": _esc(gettext("Returned")),
     }
+    tags = {}  # support label -> its markup, built once per label
     out = []
     for row in rows:
         name = _esc(row.name)
@@ -110,7 +111,14 @@ def grid_rows_html(rows, assignment) -> SafeString:
         status = row.status
         status_html = statuses[status] + (late if status == "submitted" and submission.is_late else "")
         cells = "".join(map(cell_html, row.cells))
-        out.append(f'<tr><th scope="row">{head}</th>{cells}<td>{status_html}</td></tr>\n')
+        support = ""
+        if row.support is not None:
+            label = row.support.short_label
+            if label not in tags:
+                level = _esc(row.support.level)
+                tags[label] = f' <span class="support-tag support-tag--{level}">{_esc(label)}</span>'
+            support = tags[label]
+        out.append(f'<tr><th scope="row">{head}{support}</th>{cells}<td>{status_html}</td></tr>\n')
     return mark_safe("".join(out))
 
 

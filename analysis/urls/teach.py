@@ -35,6 +35,12 @@ urlpatterns = [
         assignments.extension_delete,
         name="extension-delete",
     ),
+    path("assignments/<int:pk>/support/", assignments.assignment_support, name="assignment-support"),
+    path(
+        "assignments/<int:pk>/support/<int:support_id>/delete/",
+        assignments.student_support_delete,
+        name="student-support-delete",
+    ),
     path("assignments/<int:pk>/release/", assignments.assignment_release, name="assignment-release"),
     path("assignments/<int:pk>/export.csv", assignments.assignment_export, name="assignment-export"),
     path("assignments/<int:pk>/insight/", assignments.assignment_insight, name="assignment-insight"),

@@ -147,7 +147,7 @@ def test_errors_are_formatted_file_line_field_message(db):
 
     assert [str(error) for error in caught.value.errors] == [
         f"pack.yaml:{line}: exercises[0].questions[1].stage: "
-        "'origins' is not one of origin, purpose, reliability, corroboration"
+        "'origins' is not one of reading, origin, purpose, reliability, corroboration"
     ]
 
 
@@ -489,6 +489,7 @@ def test_the_real_1917_pack_imports_cleanly_and_round_trips(db):
         "source_slugs": [s["slug"] for s in original.get("sources", [])],
         "mark_scheme_slugs": [m["slug"] for m in original.get("mark_schemes", [])],
         "exercise_slugs": [e["slug"] for e in original.get("exercises", [])],
+        "background_slugs": [b["slug"] for b in original.get("backgrounds", [])],
     }
 
     first = pack_export(**slugs)

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.library.packs import UnknownSlugs, pack_export
-from analysis.models import Exercise, MarkScheme, Source
+from analysis.models import Background, Exercise, MarkScheme, Source
 
 
 class Command(BaseCommand):
@@ -23,10 +23,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--mark-scheme", action="append", default=[], metavar="SLUG", help="a mark scheme to export"
         )
-        parser.add_argument("--all", action="store_true", help="every source, mark scheme and exercise")
+        parser.add_argument(
+            "--background", action="append", default=[], metavar="SLUG", help="a background to export"
+        )
+        parser.add_argument(
+            "--all", action="store_true", help="every source, mark scheme, background and exercise"
+        )
         parser.add_argument("-o", "--output", default="-", metavar="FILE", help="'-' (default) for stdout")
 
-    def handle(self, *args, slugs, exercise, mark_scheme, all, output, **options):
+    def handle(self, *args, slugs, exercise, mark_scheme, background, all, output, **options):
         if all:
             slugs = [
                 *slugs,
@@ -34,10 +39,18 @@ class Command(BaseCommand):
             ]
             mark_scheme = [*mark_scheme, *MarkScheme.objects.order_by("slug").values_list("slug", flat=True)]
             exercise = [*exercise, *Exercise.objects.order_by("slug").values_list("slug", flat=True)]
-        if not (slugs or exercise or mark_scheme):
-            raise CommandError("Name at least one source slug, --exercise, --mark-scheme, or use --all.")
+            background = [*background, *Background.objects.order_by("slug").values_list("slug", flat=True)]
+        if not (slugs or exercise or mark_scheme or background):
+            raise CommandError(
+                "Name at least one source slug, --exercise, --mark-scheme, --background, or use --all."
+            )
         try:
-            text = pack_export(source_slugs=slugs, mark_scheme_slugs=mark_scheme, exercise_slugs=exercise)
+            text = pack_export(
+                source_slugs=slugs,
+                mark_scheme_slugs=mark_scheme,
+                exercise_slugs=exercise,
+                background_slugs=background,
+            )
         except UnknownSlugs as exc:
             raise CommandError(str(exc)) from exc
         if output == "-":

@@ -9,7 +9,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Classroom, Enrollment, School, User
-from analysis.models import Assignment, Evidence, Exercise, Mark, Response, Submission
+from analysis.models import (
+    Assignment,
+    Evidence,
+    Exercise,
+    Mark,
+    Response,
+    StudentSupport,
+    Submission,
+    SupportLevel,
+)
 
 DEMO_SCHOOL = "Northfield Academy"
 CLASSES = [
@@ -69,6 +78,11 @@ LAST_NAMES = [
     "Walsh",
     "Young",
 ]
+# Each class's assignments, in exercise order, cycle through the support levels; the exam one
+# has a time limit. (support level, time limit in minutes)
+SUPPORT = [(SupportLevel.STANDARD, None), (SupportLevel.GUIDED, None), (SupportLevel.EXAM, 45)]
+# Pupils with their own support on every assignment: (student offset in the class, level, extra %)
+OWN_SUPPORT = [(2, SupportLevel.GUIDED, 0), (4, "", 25)]
 # Students 7–12 (and 19–24) get work in every state; 1–6 and 13–18 start with none.
 SAMPLE_STATES = {
     0: "draft-partial",
@@ -160,8 +174,16 @@ class Command(BaseCommand):
                         "due_at": now + timedelta(days=7 * (index + 1)),
                         "created_by": teacher,
                         "release_model_answers": index == 0,
+                        "support_level": SUPPORT[index % len(SUPPORT)][0],
+                        "time_limit_minutes": SUPPORT[index % len(SUPPORT)][1],
                     },
                 )
+                for offset, level, extra in OWN_SUPPORT:
+                    StudentSupport.objects.get_or_create(
+                        assignment=assignment,
+                        student=students[offset],
+                        defaults={"support_level": level, "extra_time_percent": extra},
+                    )
                 if index == 0:
                     for offset, student in enumerate(students[6:]):
                         self._sample_work(assignment, student, SAMPLE_STATES[offset], teacher, now)
@@ -185,6 +207,8 @@ class Command(BaseCommand):
                 "mark_scheme__levels", "source__passages"
             )
         )
+        # A question about every source cites the first one (its passages, as written).
+        first_source = assignment.exercise.sources.order_by("exercise_links__position").first()
         responses = []
         for position, question in enumerate(questions):
             answered = state != "draft-partial" or position < 2
@@ -197,8 +221,10 @@ class Command(BaseCommand):
                 hints_used=position % 2,
             )
             responses.append(response)
-            if text and question.source:
-                passage = question.source.passages.all()[position % question.source.passages.count()]
+            cited_source = question.source or first_source
+            if text and cited_source:
+                passages = list(cited_source.passages.all())
+                passage = passages[position % len(passages)]
                 end = _sentence_end(passage.text)
                 Evidence.objects.create(
                     response=response, passage=passage, start=0, end=end, quote=passage.text[:end]
