@@ -47,14 +47,15 @@ def check_accepting(submission: Submission, *, now: datetime) -> None:
         )
     if now < assignment.opens_at:
         raise WorkClosed(_("This assignment is not open yet."), reason="not_open")
+    if is_time_up(submission, now=now) and assignment.on_time_limit == TimeLimitAction.HAND_IN:
+        # Before the due date's rule: work out of time is handed in as it stood at the limit.
+        raise WorkClosed(
+            _("Time is up: your answers were handed in when the time limit ran out."), reason="time_up"
+        )
     due = submission.student_due_at
     if due is not None and now > due and not assignment.late_allowed:
         raise WorkClosed(
             _("The due date has passed and this assignment does not accept late work."), reason="late"
-        )
-    if is_time_up(submission, now=now) and assignment.on_time_limit == TimeLimitAction.HAND_IN:
-        raise WorkClosed(
-            _("Time is up: your answers were handed in when the time limit ran out."), reason="time_up"
         )
 
 

@@ -18,7 +18,7 @@ from analysis.classwork.rules import (
     is_time_up,
     student_due_subquery,
 )
-from analysis.classwork.services import submission_start
+from analysis.classwork.services import submission_start, submissions_hand_in_timed_out
 from analysis.classwork.support import Support
 from analysis.models import (
     Assignment,
@@ -115,12 +115,25 @@ def assignment_rows_for_student(*, student, now=None) -> list[AssignmentRow]:
         assignments_visible_to(student)
         .annotate(
             submission_status=Subquery(mine.values("status")[:1]),
+            submission_time_up=Subquery(mine.values("time_up_at")[:1]),
             submission_late=Subquery(mine.values("is_late")[:1]),
             answered_count=_count(answered, "submission"),
             question_count=_count(Question.objects.filter(exercise=OuterRef("exercise")), "exercise"),
         )
         .order_by(F("student_due_at").asc(nulls_last=True), "opens_at", "pk")
     )
+    timed_out = [
+        a
+        for a in queryset
+        if a.submission_status == Status.IN_PROGRESS
+        and a.submission_time_up is not None
+        and now > a.submission_time_up
+        and a.on_time_limit == TimeLimitAction.HAND_IN
+    ]
+    if timed_out:
+        # Out of time under a limit that hands the work in: handed in now, as it stood then.
+        submissions_hand_in_timed_out(student=student, now=now)
+        queryset = queryset.all()
     rows = []
     for assignment in queryset:
         status = assignment.submission_status or "not_started"
@@ -344,6 +357,15 @@ def _workspace_responses(*, assignment: Assignment, student) -> list[Response]:
     )
 
 
+def _handed_in_at_limit(submission: Submission, assignment: Assignment, now: datetime) -> bool:
+    """Whether this work is still in progress past an exam time limit that hands it in."""
+    return (
+        submission.status == Status.IN_PROGRESS
+        and is_time_up(submission, now=now)
+        and assignment.on_time_limit == TimeLimitAction.HAND_IN
+    )
+
+
 def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
     """Everything the workspace page shows about the student's work, in a number of queries
     that does not depend on the number of questions, sources or evidence items: the answers
@@ -359,6 +381,11 @@ def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
     now = now or timezone.now()
     responses = _workspace_responses(assignment=assignment, student=student)
     submission = responses[0].submission if responses else None
+    if submission is not None and _handed_in_at_limit(submission, assignment, now):
+        # Out of time under a limit that hands the work in: handed in now, as it stood then.
+        submissions_hand_in_timed_out(assignment_id=assignment.pk, student=student, now=now)
+        responses = _workspace_responses(assignment=assignment, student=student)
+        submission = responses[0].submission
     incomplete = len(responses) < getattr(assignment, "question_total", len(responses) + 1)
     if submission is None or (incomplete and submission.status == Status.IN_PROGRESS):
         submission = submission_start(assignment=assignment, student=student)

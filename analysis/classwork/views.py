@@ -54,7 +54,6 @@ def _plain(message: str, status: int):
 @student_required
 @require_GET
 def assignment_list(request: HtmxHttpRequest):
-    work.submissions_hand_in_timed_out(student=request.user)
     rows = work_reads.assignment_rows_for_student(student=request.user)
     template = "analysis/assignment_list.html"
     if request.htmx:
@@ -70,8 +69,6 @@ def workspace(request: HtmxHttpRequest, assignment_id: int):
     assignment = get_object_or_404(work_reads.workspace_assignments(request.user), pk=assignment_id)
     if not assignment.is_open():
         return render(request, WORKSPACE, {"assignment": assignment, "not_open": True})
-    # Out of time under a limit that hands the work in: handed in now, as it stood at the limit.
-    work.submissions_hand_in_timed_out(assignment_id=assignment.pk, student=request.user)
     ws = work_reads.workspace_load(assignment=assignment, student=request.user)
     context = {"assignment": assignment, "ws": ws}
     if request.htmx:

@@ -6,14 +6,16 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User, display_name_of
-from analysis.classwork.support import Support, default_support, supports_by_student
+from analysis.classwork.services import submissions_hand_in_timed_out
+from analysis.classwork.support import Support, default_support
 from analysis.marking.anonymity import anonymous_label, hides_name
 from analysis.marking.charts import CHART_BAR_HEIGHT, CHART_BAR_SPACE, CHART_GAP, CHART_LABEL_WIDTH, Bar
 from analysis.marking.services import MARKABLE_STATUSES
-from analysis.models import Assignment, Evidence, Mark, Response, Submission
+from analysis.models import Assignment, Evidence, Mark, Response, StudentSupport, Submission, TimeLimitAction
 
 # --- Reading: the progress grid ---------------------------------------------------
 
@@ -73,6 +75,7 @@ class GridSubmission(NamedTuple):
     is_late: bool
     submitted_at: datetime | None
     returned_at: datetime | None
+    time_up_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -154,33 +157,50 @@ def _grid_answers(assignment: Assignment) -> dict:
     return {(row[0], row[1]): row[2:] for row in rows}
 
 
-def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
+def progress_grid(assignment: Assignment, questions, *, _checked_time: bool = False) -> list[GridRow]:
     """One row per enrolled student, one cell per question, in a constant number of
     queries (students, submissions, answers with their marks and whether they cite evidence),
     all read as plain values: building model instances cost more than everything else per
     row. ``export_table`` reads the same rows."""
+    own = StudentSupport.objects.filter(assignment=assignment, student=OuterRef("pk"))
     students = (
         User.objects.filter(
             enrollments__classroom_id=assignment.classroom_id, enrollments__ended_at__isnull=True
         )
+        .annotate(
+            own_level=Subquery(own.values("support_level")[:1]),
+            own_extra=Subquery(own.values("extra_time_percent")[:1]),
+        )
         .order_by("last_name", "first_name", "username")
-        .values_list("pk", "username", "first_name", "last_name")
+        .values_list("pk", "username", "first_name", "last_name", "own_level", "own_extra")
     )
     submissions = {
         student_id: GridSubmission(pk, *rest)
         for pk, student_id, *rest in Submission.objects.filter(assignment=assignment)
         .order_by()
-        .values_list("pk", "student_id", "status", "is_late", "submitted_at", "returned_at")
+        .values_list("pk", "student_id", "status", "is_late", "submitted_at", "returned_at", "time_up_at")
     }
+    now = timezone.now()
+    if (
+        not _checked_time
+        and assignment.on_time_limit == TimeLimitAction.HAND_IN
+        and any(
+            s.status == Submission.Status.IN_PROGRESS and s.time_up_at is not None and now > s.time_up_at
+            for s in submissions.values()
+        )
+    ):
+        # Work whose exam time limit has passed is handed in as it stood at the limit, then read again.
+        submissions_hand_in_timed_out(assignment_id=assignment.pk, now=now)
+        return progress_grid(assignment, questions, _checked_time=True)
     answers = _grid_answers(assignment)
-    supports = supports_by_student(assignment)
     usual = default_support(assignment)
+    supports = {}  # (own level, extra time) -> Support, shared by the rows that have it
     numbers = {pk: n for n, pk in enumerate(sorted(s.pk for s in submissions.values()), start=1)}
     labels = CellState.labels()
     columns = [(question.pk, question.expects_evidence) for question in questions]
     not_started = [_cell_for(False, False, None, labels) for _column in columns]
     rows = []
-    for pk, username, first_name, last_name in students:
+    for pk, username, first_name, last_name, own_level, own_extra in students:
         student = GridStudent(pk, username, display_name_of(first_name, last_name, username))
         submission = submissions.get(pk)
         if submission is None:
@@ -206,7 +226,12 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
                 # As marks_release counts them: any non-empty answer needs a mark.
                 marked_count=sum(1 for c in cells if c.marks is not None and c.has_text),
                 answered_count=sum(1 for c in cells if c.has_text),
-                support=supports.get(pk, usual),
+                support=usual
+                if own_level is None
+                else supports.setdefault(
+                    (own_level, own_extra),
+                    Support(level=own_level or assignment.support_level, extra_time_percent=own_extra or 0),
+                ),
             )
         )
     # Blind marking: hidden rows in number order, so the order gives no names away.

@@ -198,9 +198,14 @@ def _handle_mark_post(
 @require_http_methods(["GET", "POST"])
 def submission_mark(request: HtmxHttpRequest, pk, submission_id):
     assignment = scope.assignment(request, pk)
-    # Work whose exam time limit has passed is handed in as it stood at the limit.
-    submissions_hand_in_timed_out(assignment_id=assignment.pk)
     submission = scope.submission(request, assignment, submission_id)
+    # Work whose exam time limit has passed is handed in as it stood at the limit.
+    if (
+        submission.status == Submission.Status.IN_PROGRESS
+        and submission.time_up_at is not None
+        and submissions_hand_in_timed_out(assignment_id=assignment.pk, student=submission.student_id)
+    ):
+        submission.refresh_from_db()
     questions = scope.questions(assignment)
     levels = _levels_by_question(questions)
     numbers = anonymity.anonymous_numbers(assignment)
@@ -264,7 +269,7 @@ def submission_mark(request: HtmxHttpRequest, pk, submission_id):
         "submission": submission,
         "student_name": anonymity.student_label(assignment, submission, numbers),
         # A mark under Guided support means something else than one under exam conditions.
-        "support": support_for(assignment, submission.student_id),
+        "pupil_support": support_for(assignment, submission.student_id),
         "hidden": hidden,
         "items": items,
         "questions": questions,

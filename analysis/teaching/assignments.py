@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.decorators import teacher_required
 from accounts.models import User
-from analysis.classwork.services import submission_time_limits_refresh, submissions_hand_in_timed_out
+from analysis.classwork.services import submission_time_limits_refresh
 from analysis.classwork.support import DESCRIPTIONS
 from analysis.marking import anonymity, charts, export
 from analysis.marking import selectors as marking_reads
@@ -277,8 +277,6 @@ def student_support_delete(request, pk, support_id):
 @require_GET
 def assignment_progress(request: HtmxHttpRequest, pk):
     assignment = scope.assignment(request, pk)
-    # Work whose exam time limit has passed is handed in as it stood at the limit.
-    submissions_hand_in_timed_out(assignment_id=assignment.pk)
     questions = scope.questions(assignment)
     rows = marking_reads.progress_grid(assignment, questions)
     counts = {"not-started": 0, "in-progress": 0, "submitted": 0, "returned": 0}
@@ -403,7 +401,6 @@ def submission_print(request, pk, submission_id):
 @require_GET
 def assignment_export(request, pk):
     assignment = scope.assignment(request, pk)
-    submissions_hand_in_timed_out(assignment_id=assignment.pk)
     header, rows = export.export_table(assignment, scope.questions(assignment))
     buffer = io.StringIO()
     buffer.write("\ufeff")  # a byte-order mark, so spreadsheet programs read UTF-8

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Classroom, User
-from analysis.models import Assignment, Exercise, Submission, SupportLevel
+from analysis.models import Assignment, Exercise, Submission, SupportLevel, TimeLimitAction
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -87,6 +87,9 @@ class AssignmentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["exercise"].queryset = Exercise.objects.order_by("title")
         self.fields["classroom"].queryset = Classroom.objects.taught_by(teacher).active().order_by("name")
+        # Not sent by older forms: the model's defaults apply (standard; hand in at the limit).
+        self.fields["support_level"].required = False
+        self.fields["on_time_limit"].required = False
         if has_work:
             for name in ("exercise", "classroom"):
                 self.fields[name].disabled = True
@@ -97,6 +100,12 @@ class AssignmentForm(forms.ModelForm):
             self[name]
             for name in ("hints_enabled", "late_allowed", "anonymous_marking", "release_model_answers")
         ]
+
+    def clean_support_level(self):
+        return self.cleaned_data.get("support_level") or SupportLevel.STANDARD
+
+    def clean_on_time_limit(self):
+        return self.cleaned_data.get("on_time_limit") or TimeLimitAction.HAND_IN
 
     def support_fields(self):
         return [self[name] for name in ("support_level", "time_limit_minutes", "on_time_limit")]

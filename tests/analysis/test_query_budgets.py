@@ -182,8 +182,11 @@ BUDGET = {
     "submit": 7,
     "dashboard": 6,
     "grid": 8,  # G5: the same for 5, 30 and 300 pupils (E4/E4')
-    "mark_submission": 15,
-    "mark_question": 13,
+    # + the pupil's support level (a mark under Guided support means something else)
+    "mark_submission": 16,
+    # + work past an exam time limit handed in (one UPDATE-free SELECT when there is none),
+    # + the pupils' own support levels
+    "mark_question": 15,
 }
 
 

@@ -115,7 +115,7 @@ def test_workspace_page_starts_the_work_and_shows_sources_and_questions(student_
     submission = Submission.objects.get(assignment=assignment, student=student)
     assert submission.responses.count() == 3
     assert "Readers of Izvestiia" in html  # origin card
-    assert '<details class="context-note">' in html
+    assert "Petrograd, November 1917." not in html  # the context note is for Guided support only
     assert 'popovertarget="gloss-' in html  # glossary reachable from the keyboard
     assert 'aria-current="step"' in html
     assert html.count("<textarea") == 3

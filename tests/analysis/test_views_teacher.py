@@ -14,7 +14,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Classroom, Enrollment, User
-from analysis.models import Assignment, CommentBankEntry, Extension, Mark, MarkChange, Submission
+from analysis.models import (
+    Assignment,
+    CommentBankEntry,
+    Extension,
+    Mark,
+    MarkChange,
+    StudentSupport,
+    Submission,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +48,7 @@ def world(assignment, student, classmate, teacher):
         assignment=assignment, student=classmate, due_at=assignment.due_at + timedelta(days=2)
     )
     entry = CommentBankEntry.objects.create(teacher=teacher, text="Quote the source.")
+    support = StudentSupport.objects.create(assignment=assignment, student=classmate, extra_time_percent=25)
     question = assignment.exercise.questions.get(position=1)
     return {
         "assignment": assignment,
@@ -48,6 +57,7 @@ def world(assignment, student, classmate, teacher):
         "draft": draft,
         "question": question,
         "extension": extension,
+        "support": support,
         "entry": entry,
         "student": student,
     }
@@ -72,6 +82,8 @@ TEACHER_URLS = [
     ("assignment-restore", lambda w: [w["assignment"].pk], ["POST"]),
     ("assignment-extensions", lambda w: [w["assignment"].pk], ["GET", "POST"]),
     ("extension-delete", lambda w: [w["assignment"].pk, w["extension"].pk], ["POST"]),
+    ("assignment-support", lambda w: [w["assignment"].pk], ["GET", "POST"]),
+    ("student-support-delete", lambda w: [w["assignment"].pk, w["support"].pk], ["POST"]),
     ("assignment-release", lambda w: [w["assignment"].pk], ["POST"]),
     ("assignment-export", lambda w: [w["assignment"].pk], ["GET"]),
     ("assignment-insight", lambda w: [w["assignment"].pk], ["GET"]),
@@ -647,7 +659,7 @@ class TestMarkingBySubmission:
                 assignment=assignment, responses__mark__isnull=False
             ).first()
             url = reverse("teach:submission-mark", args=[assignment.pk, submission.pk])
-            with django_assert_num_queries(15):
+            with django_assert_num_queries(16):  # + the pupil's support level
                 response = teacher_client.get(url)
             assert len(response.context["items"]) == 3
 
@@ -700,7 +712,8 @@ class TestMarkingByQuestion:
         for size in (5, 40):
             assignment = _class_with_work(teacher, size, anonymous_marking=anonymous)
             question = assignment.exercise.questions.get(position=1)
-            with django_assert_num_queries(13):
+            # + work past an exam time limit handed in, + the pupils' support levels
+            with django_assert_num_queries(15):
                 response = teacher_client.get(
                     reverse("teach:question-mark", args=[assignment.pk, question.pk])
                 )
@@ -782,15 +795,17 @@ class TestExport:
         assert response["Content-Disposition"].startswith("attachment; filename=")
         assert response.content.startswith(b"\xef\xbb\xbf")
         rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-        assert rows[0][:3] == ["Student", "Username", "Q1 Origin (/4)"]
+        assert rows[0][:4] == ["Student", "Username", "Support", "Q1 Origin (/4)"]
         assert rows[0][-6:] == ["Total", "Out of", "Status", "Submitted at", "Late", "Returned at"]
         assert len(rows) == 3
         by_user = {row[1]: row for row in rows[1:]}
         a1 = by_user["student_a1"]
-        assert a1[2:5] == ["3", "4", ""]
-        assert a1[5:8] == ["7", "12", "Submitted"]
-        assert a1[8] == timezone.localtime(submission.submitted_at).strftime("%Y-%m-%d %H:%M")
-        assert by_user["student_a2"][7] == "In progress"
+        assert a1[2] == "Standard"
+        assert a1[3:6] == ["3", "4", ""]
+        assert a1[6:9] == ["7", "12", "Submitted"]
+        assert a1[9] == timezone.localtime(submission.submitted_at).strftime("%Y-%m-%d %H:%M")
+        assert by_user["student_a2"][8] == "In progress"
+        assert by_user["student_a2"][2] == "Standard +25% time"
 
     def test_formula_like_cells_are_neutralised(self, teacher_client, school_class, teacher):
         sneaky = factories.make_student(

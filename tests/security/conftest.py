@@ -37,6 +37,7 @@ from analysis.models import (
     Response,
     Source,
     Stage,
+    StudentSupport,
     Submission,
 )
 from tests import factories
@@ -92,6 +93,8 @@ class World:
     sub_b: Submission
     ext_a: Extension
     ext_b: Extension
+    support_a: StudentSupport
+    support_b: StudentSupport
     bank_a: CommentBankEntry
     bank_b: CommentBankEntry
     source_slug: str
@@ -267,6 +270,12 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
 
     ext_a = factories.make_extension(assignment=assignment_a, student=users["a2"])
     ext_b = factories.make_extension(assignment=assignment_b, student=users["b"])
+    support_a = StudentSupport.objects.create(
+        assignment=assignment_a, student=users["a2"], support_level="guided", extra_time_percent=25
+    )
+    support_b = StudentSupport.objects.create(
+        assignment=assignment_b, student=users["b"], extra_time_percent=50
+    )
     bank_a = factories.make_comment_bank_entry(
         teacher=users["teacher_a"], text=put("bank_a.text", CommentBankEntry, "text", "Quote the source.")
     )
@@ -285,6 +294,8 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
         sub_b=sub_b,
         ext_a=ext_a,
         ext_b=ext_b,
+        support_a=support_a,
+        support_b=support_b,
         bank_a=bank_a,
         bank_b=bank_b,
         source_slug=first_source.slug,

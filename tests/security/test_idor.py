@@ -18,7 +18,16 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Classroom, Enrollment
-from analysis.models import Assignment, CommentBankEntry, Evidence, Extension, Mark, Response, Submission
+from analysis.models import (
+    Assignment,
+    CommentBankEntry,
+    Evidence,
+    Extension,
+    Mark,
+    Response,
+    StudentSupport,
+    Submission,
+)
 from tests.security import matrix
 from tests.security.conftest import PRINCIPALS, World, client_for, rolled_back
 from tests.security.urls_table import ROWS, ROWS_BY_NAME, Expectation, _local, _mark_body
@@ -65,6 +74,7 @@ def pools(world: World) -> dict[str, list]:
         "classroom": [world.class_a, world.class_b],
         "student": [world.users[p] for p in ("a1", "a2", "b", "inactive", "teacher_a")],
         "extension": [world.ext_a, world.ext_b],
+        "support": [world.support_a, world.support_b],
         "entry": [world.bank_a, world.bank_b],
         "exercise": [world.exercise_a, world.exercise_b],
     }
@@ -171,6 +181,7 @@ SWEEPS = [
             "teach:assignment-unassign",
             "teach:assignment-restore",
             "teach:assignment-extensions",
+            "teach:assignment-support",
             "teach:assignment-export",
             "teach:assignment-insight",
         )
@@ -180,6 +191,11 @@ SWEEPS = [
         {"pk": "assignment"},
         lambda u, o: teaches(u, o["pk"].classroom),
         lambda w, o: {"scope": "all"},
+    ),
+    Sweep(
+        "teach:student-support-delete",
+        {"pk": "assignment", "support_id": "support"},
+        lambda u, o: teaches(u, o["pk"].classroom) and o["support_id"].assignment_id == o["pk"].pk,
     ),
     Sweep(
         "teach:extension-delete",
@@ -414,6 +430,16 @@ def test_extension_for_a_pupil_of_another_class_is_refused(world):
     body = {"student": world.users["b"].pk, "due_at": _local(world.ext_a.due_at)}
     assert client.post(url, body).status_code == 200
     assert not Extension.objects.filter(assignment=world.assignment_a, student=world.users["b"]).exists()
+
+
+def test_support_for_a_pupil_of_another_class_is_refused(world):
+    client = client_for(world, "teacher_a")
+    url = reverse("teach:assignment-support", args=[world.assignment_a.pk])
+    body = {"student": world.users["b"].pk, "support_level": "exam", "extra_time_percent": "50"}
+    assert client.post(url, body).status_code == 200
+    assert not StudentSupport.objects.filter(assignment=world.assignment_a, student=world.users["b"]).exists()
+    world.support_b.refresh_from_db()
+    assert world.support_b.extra_time_percent == 50
 
 
 def test_release_ignores_submissions_of_another_class(world):

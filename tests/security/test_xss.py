@@ -104,8 +104,9 @@ SOURCE = {
     "passage.label",
     "passage.text",
 }
-# Pupils never see the teachers' notes.
+# Pupils never see the teachers' notes; only Guided support (pupil a2's) shows the context note.
 PUPIL_SOURCE = SOURCE - {"source.teacher_notes"}
+STANDARD_SOURCE = PUPIL_SOURCE - {"source.context"}
 PROMPTS = {f"q{n}.prompt" for n in range(4)}
 A1_ANSWERS = {f"a1.answer{n}" for n in range(4)}
 A2_ANSWERS = {f"a2.answer{n}" for n in range(4)}
@@ -132,7 +133,7 @@ def pages(world):
         reverse("learn:workspace", args=[a]),
         False,
         {"exercise.title", "exercise.summary", "exercise.instructions", "class_a.name"}
-        | PUPIL_SOURCE
+        | STANDARD_SOURCE
         | PROMPTS
         | A1_ANSWERS
         | NAMES("a1"),

@@ -321,6 +321,21 @@ ROWS = [
         kwargs=lambda w: {"pk": w.assignment_a.pk, "extension_id": w.ext_a.pk},
     ),
     Row(
+        "teach:assignment-support",
+        "teacher",
+        A("teacher_a"),
+        ("GET", "POST"),
+        kwargs=lambda w: {"pk": w.assignment_a.pk},
+        data=lambda w: {"student": w.users["a1"].pk, "support_level": "exam", "extra_time_percent": "25"},
+    ),
+    Row(
+        "teach:student-support-delete",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=lambda w: {"pk": w.assignment_a.pk, "support_id": w.support_a.pk},
+    ),
+    Row(
         "teach:assignment-release",
         "teacher",
         A("teacher_a"),
