@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from analysis.library import packs
 from analysis.library.packs import PackInvalid, pack_export, pack_import, pack_import_path
 from analysis.models import (
+    Background,
     Evidence,
     Exercise,
     ExerciseSource,
@@ -691,3 +692,164 @@ def test_an_older_packs_provenance_imports_as_teacher_notes_and_exports_under_th
     exported = yaml.safe_load(pack_export(source_slugs=[address.slug]))["sources"][0]
     assert "provenance" not in exported
     assert exported["teacher_notes"] == address.teacher_notes
+
+
+OLD_STYLE_PACK = """\
+# An older pack: provenance (not teacher_notes), levels from 1, three hints, no checks,
+# no background, no modified texts, no objective.
+sources:
+  - slug: old-source
+    title: An older source
+    author: An author
+    date: November 1917
+    publication: A newspaper
+    kind: newspaper report
+    provenance: What older packs called the teachers' notes.
+    passages:
+      - label: Passage 1
+        text: Some text.
+  - slug: old-source-b
+    title: Another older source
+    author: Another author
+    date: November 1917
+    publication: A congress
+    kind: speech
+    passages:
+      - label: Passage 1
+        text: Other text.
+mark_schemes:
+  - slug: old-scheme
+    name: An older scheme
+    levels:
+      - {level: 1, min: 1, max: 2, descriptor: Low.}
+      - {level: 2, min: 3, max: 4, descriptor: High.}
+exercises:
+  - slug: old-exercise
+    title: An older exercise
+    summary: A summary.
+    sources: [old-source, old-source-b]
+    questions:
+      - stage: origin
+        source: old-source
+        prompt: Who wrote it?
+        max_marks: 4
+        mark_scheme: old-scheme
+        hints: [One., Two., Three.]
+      - stage: reliability
+        source: old-source
+        prompt: How far can it be trusted?
+        max_marks: 4
+        mark_scheme: old-scheme
+"""
+
+
+def test_an_old_style_pack_still_imports_and_means_what_it_meant(db):
+    summary = import_text(OLD_STYLE_PACK, "old.yaml")
+
+    assert summary.counts["sources"]["created"] == 2
+    source = Source.objects.get(slug="old-source")
+    assert source.teacher_notes == "What older packs called the teachers' notes."
+    assert list(MarkScheme.objects.get(slug="old-scheme").levels.values_list("number", flat=True)) == [1, 2]
+    origin, reliability = Question.objects.filter(exercise__slug="old-exercise").order_by("position")
+    assert origin.hints == ["One.", "Two.", "Three."]  # more than two tiers still import
+    assert origin.checks == [] and origin.effective_checks == ["author", "date"]
+    assert reliability.source == source
+    assert Exercise.objects.get(slug="old-exercise").background is None
+    exported = pack_export(exercise_slugs=["old-exercise"])
+    assert "provenance" not in exported and "teacher_notes: What older packs" in exported
+
+
+NEW_ELEMENTS = (
+    OLD_STYLE_PACK.replace(
+        "      - label: Passage 1\n        text: Some text.\n",
+        "      - label: Passage 1\n        text: Some text.\n        modified: Simpler text.\n",
+    )
+    .replace(
+        "    name: An older scheme\n    levels:\n",
+        "    name: An older scheme\n    objective: 'AO3: analyse sources'\n    levels:\n"
+        "      - {level: 0, min: 0, max: 0, descriptor: No creditable response.}\n",
+    )
+    .replace(
+        "exercises:\n",
+        "backgrounds:\n  - slug: old-background\n    title: Around it\n"
+        "    timeline:\n      - {date: 25 October 1917, event: The rising.}\n"
+        "    people:\n      - {name: A Person, role: A role.}\n"
+        "exercises:\n",
+    )
+    .replace(
+        "    sources: [old-source, old-source-b]\n",
+        "    sources: [old-source, old-source-b]\n    background: old-background\n",
+    )
+    .replace(
+        "        hints: [One., Two., Three.]\n",
+        "        hints: [A nudge., A stronger pointer.]\n        checks: [date, evidence]\n",
+    )
+    .replace(
+        "      - stage: reliability\n        source: old-source\n",
+        "      - stage: reading\n        prompt: What does it say?\n        max_marks: 4\n"
+        "      - stage: reliability\n",
+    )
+)
+
+
+def test_the_new_elements_import_and_export_identically(db):
+    import_text(NEW_ELEMENTS, "new.yaml")
+
+    scheme = MarkScheme.objects.get(slug="old-scheme")
+    assert scheme.objective == "AO3: analyse sources"
+    assert list(scheme.levels.values_list("number", "min_marks", "max_marks")) == [
+        (0, 0, 0),
+        (1, 1, 2),
+        (2, 3, 4),
+    ]
+    assert Passage.objects.get(source__slug="old-source").modified == "Simpler text."
+    exercise = Exercise.objects.get(slug="old-exercise")
+    assert exercise.background.timeline == [{"date": "25 October 1917", "event": "The rising."}]
+    assert exercise.background.people == [{"name": "A Person", "role": "A role."}]
+    origin, reading, reliability = exercise.questions.order_by("position")
+    assert origin.checks == ["date", "evidence"]
+    assert reading.stage == Stage.READING and reading.source is None
+    assert reliability.source is None  # about both of the exercise's sources
+
+    first = pack_export(exercise_slugs=["old-exercise"])
+    assert list(yaml.safe_load(first)) == ["sources", "mark_schemes", "backgrounds", "exercises"]
+    assert "        checks: [date, evidence]\n" in first
+    clear_library()
+    Background.objects.all().delete()
+    import_text(first)
+    assert pack_export(exercise_slugs=["old-exercise"]) == first
+
+
+def test_adding_a_level_0_to_a_scheme_already_in_the_library_renumbers_it_in_place(db):
+    import_text(OLD_STYLE_PACK, "old.yaml")
+    import_text(NEW_ELEMENTS, "new.yaml")
+    levels = MarkScheme.objects.get(slug="old-scheme").levels.order_by("number")
+    assert [(lv.number, lv.descriptor) for lv in levels] == [
+        (0, "No creditable response."),
+        (1, "Low."),
+        (2, "High."),
+    ]
+    import_text(OLD_STYLE_PACK, "old.yaml")  # and taking it away again
+    assert list(MarkScheme.objects.get(slug="old-scheme").levels.values_list("number", flat=True)) == [1, 2]
+
+
+@pytest.mark.skipif(not REAL_PACK.exists(), reason=f"{REAL_PACK} has not been written yet")
+def test_the_1917_pack_round_trips_through_the_commands(db, tmp_path):
+    call_command("import_sources", str(REAL_PACK), stdout=io.StringIO())
+    first = tmp_path / "first.yaml"
+    call_command("export_sources", "--all", "-o", str(first), stderr=io.StringIO())
+    exported = yaml.safe_load(first.read_text(encoding="utf-8"))
+
+    def by_slug(pack):  # --all writes the library in its own order
+        return {key: sorted(items, key=lambda item: item["slug"]) for key, items in pack.items()}
+
+    assert by_slug(exported) == by_slug(_normalised(yaml.safe_load(REAL_PACK.read_text(encoding="utf-8"))))
+    assert exported["backgrounds"][0]["slug"] == "russia-october-november-1917"
+
+    clear_library()
+    Background.objects.all().delete()
+    call_command("import_sources", str(first), stdout=io.StringIO())
+    second = tmp_path / "second.yaml"
+    call_command("export_sources", "--all", "-o", str(second), stderr=io.StringIO())
+
+    assert second.read_bytes() == first.read_bytes()
