@@ -161,6 +161,8 @@ def test_a_save_whose_reply_is_lost_is_not_mistaken_for_a_conflict(page, live_se
 
 
 def test_sentence_starter_is_inserted_at_the_cursor_and_saved(page, live_server, world):
+    world["assignment"].support_level = "guided"  # sentence starters are Guided support's
+    world["assignment"].save()
     login(page, live_server, "nadia")
     open_workspace(page, live_server, world)
     box = answer_box(page, 1)
