@@ -826,35 +826,32 @@ class _Writer:
             .annotate(n=Count("pk"))
             .values_list("passage", "n")
         )
-        for index, passage in enumerate(extras, start=len(pairs) + 1):
-            if passage.pk in cited:
-                self.checker.add(
-                    record.line_of("passages"),
-                    record.path_of("passages"),
-                    _(
-                        "passage %(number)s (“%(label)s”) is quoted in students' evidence "
-                        "(%(count)s quotations), so it cannot be removed; keep it in the pack"
-                    )
-                    % {"number": index, "label": passage.label, "count": cited[passage.pk]},
-                )
-            else:
-                passage.delete()
-                self.summary.add("passages", "deleted")
+        refusal = _(
+            "passage %(number)s (“%(label)s”) is quoted in students' evidence "
+            "(%(count)s quotations), so it cannot be removed; keep it in the pack"
+        )
+        self.remove_unless_used(record, "passages", extras, cited, refusal)
 
     def check_quotations_survive(self, passage: Passage, item: Record) -> None:
-        new_text = item["text"]
-        quotations = list(passage.evidence.only("start", "end", "quote"))
-        broken = [e for e in quotations if new_text[e.start : e.end] != e.quote]
-        if broken:
-            self.checker.add(
-                item.line_of("text"),
-                item.path_of("text"),
-                _(
-                    "students' evidence quotes this passage, and %(broken)s of %(total)s quotations "
-                    "would no longer match the new text; keep the quoted wording where it is"
-                )
-                % {"broken": len(broken), "total": len(quotations)},
-            )
+        problem = passage.quotation_problem(item["text"])
+        if problem:
+            self.checker.add(item.line_of("text"), item.path_of("text"), problem)
+
+    def remove_unless_used(self, record: Record, key: str, rows: list, used: dict, refusal: str) -> None:
+        """Delete the rows a re-imported pack no longer has, unless pupils' work depends on
+        them (``used``: row id → how many pieces of work): those are refused, never deleted."""
+        first = len(record.items_of(key)) + 1
+        for number, row in enumerate(rows, start=first):
+            if row.pk in used:
+                message = refusal % {
+                    "number": number,
+                    "label": getattr(row, "label", ""),
+                    "count": used[row.pk],
+                }
+                self.checker.add(record.line_of(key), record.path_of(key), message)
+            else:
+                row.delete()
+                self.summary.add(key, "deleted")
 
     def glossary(self, source: Source, record: Record) -> None:
         pairs, extras = self.positional(list(source.glossary.all()), record.items_of("glossary"))
@@ -932,20 +929,11 @@ class _Writer:
             .annotate(n=Count("pk"))
             .values_list("question", "n")
         )
-        for number, question in enumerate(extras, start=len(pairs) + 1):
-            if question.pk in answered:
-                self.checker.add(
-                    record.line_of("questions"),
-                    record.path_of("questions"),
-                    _(
-                        "question %(number)s has students' answers (%(count)s), so it cannot be "
-                        "removed; keep it in the pack"
-                    )
-                    % {"number": number, "count": answered[question.pk]},
-                )
-            else:
-                question.delete()
-                self.summary.add("questions", "deleted")
+        refusal = _(
+            "question %(number)s has students' answers (%(count)s), so it cannot be removed; "
+            "keep it in the pack"
+        )
+        self.remove_unless_used(record, "questions", extras, answered, refusal)
 
     def pack(self, pack: Record) -> None:
         sources = {record["slug"]: self.source(record) for record in pack.items_of("sources")}
