@@ -820,12 +820,7 @@ class _Writer:
                 self.check_quotations_survive(passage, item)
             passage = passage or Passage(source=source)
             self.save(passage, self.values(item, PASSAGE, position=position), "passages", item, PASSAGE)
-        cited = dict(
-            Evidence.objects.filter(passage__in=extras)
-            .values("passage")
-            .annotate(n=Count("pk"))
-            .values_list("passage", "n")
-        )
+        cited = _counts_by(Evidence.objects.filter(passage__in=extras), "passage")
         refusal = _(
             "passage %(number)s (“%(label)s”) is quoted in students' evidence "
             "(%(count)s quotations), so it cannot be removed; keep it in the pack"
@@ -923,12 +918,7 @@ class _Writer:
                 mark_scheme=schemes.get(item.get("mark_scheme")),
             )
             self.save(question or Question(exercise=exercise), values, "questions", item, QUESTION)
-        answered = dict(
-            Response.objects.filter(question__in=extras)
-            .values("question")
-            .annotate(n=Count("pk"))
-            .values_list("question", "n")
-        )
+        answered = _counts_by(Response.objects.filter(question__in=extras), "question")
         refusal = _(
             "question %(number)s has students' answers (%(count)s), so it cannot be removed; "
             "keep it in the pack"
@@ -1091,6 +1081,11 @@ def _exercise_data(exercise: Exercise) -> dict:
     values["sources"] = _FlowList(link.source.slug for link in exercise.exercise_sources.all())
     values["questions"] = questions
     return _dump_record(values, EXERCISE)
+
+
+def _counts_by(queryset, key: str) -> dict[int, int]:
+    """How many rows of ``queryset`` point at each ``key`` id (e.g. quotations per passage)."""
+    return dict(queryset.values(key).annotate(n=Count("pk")).values_list(key, "n"))
 
 
 def _by_slug(queryset, slugs) -> dict:
