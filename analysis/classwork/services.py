@@ -40,6 +40,7 @@ from analysis.classwork.rules import (
     ACCEPTS_WORK_SQL,
     check_accepting,
     effective_support_level,
+    is_answered,
     student_due_subquery,
     time_up_for,
 )
@@ -282,7 +283,7 @@ def response_save(
         "assignment": assignment_id,
     }
     saved = SavedAnswer(
-        response_id=response_id, version=base_version + 1, updated_at=now, answered=bool(text.strip())
+        response_id=response_id, version=base_version + 1, updated_at=now, answered=is_answered(text)
     )
     with transaction.atomic():
         if student.is_student and _fit_the_database(base_version):
