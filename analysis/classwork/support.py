@@ -76,8 +76,8 @@ class Support:
 
     @property
     def short_label(self) -> str:
-        """The level, with any extra time: "Exam conditions +25% time"."""
-        if self.extra_time_percent:
+        """The level, with any extra time where it counts: "Exam conditions +25% time"."""
+        if self.extra_time_percent and self.is_exam:
             return _("%(level)s +%(extra)s%% time") % {"level": self.label, "extra": self.extra_time_percent}
         return str(self.label)
 

@@ -465,6 +465,9 @@ class Question(models.Model):
     def number(self) -> int:
         return self.position + 1
 
+    def get_checks_display(self) -> list[str]:
+        return [str(SelfCheck(check).label) for check in self.checks if check in SelfCheck.values]
+
     @property
     def effective_checks(self) -> list[str]:
         """The declared checks, or the stage's default ones."""

@@ -280,7 +280,10 @@ def level_distributions(assignment: Assignment, questions) -> list[QuestionInsig
         rows = counts.get(question.pk, [])
         levels = list(question.mark_scheme.levels.all()) if question.mark_scheme_id else []
         if levels:
-            bars = [Bar(_("No level (0)"), sum(r["n"] for r in rows if r["level"] is None))]
+            # A scheme with its own Level 0 has no use for "no level" (unless older marks have it).
+            unlevelled = sum(r["n"] for r in rows if r["level"] is None)
+            own_zero = any(lv.number == 0 for lv in levels)
+            bars = [] if own_zero and not unlevelled else [Bar(_("No level (0)"), unlevelled)]
             bars += [
                 Bar(
                     _("Level %(number)s (%(min)s–%(max)s)")

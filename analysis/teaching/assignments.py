@@ -41,7 +41,7 @@ GRID_MAX_POLLS = 180
 
 
 def _exercise_context(pk):
-    exercise = get_object_or_404(Exercise, pk=pk)
+    exercise = get_object_or_404(Exercise.objects.select_related("background"), pk=pk)
     questions = list(
         exercise.questions.select_related("mark_scheme", "source")
         .prefetch_related("mark_scheme__levels")

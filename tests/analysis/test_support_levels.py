@@ -359,38 +359,38 @@ def test_the_sql_copy_of_the_rule_agrees_with_the_python_rule(
 
 
 @pytest.fixture
-def guided_pupil(assignment, classmate):
+def exam_pupil(assignment, classmate):
     StudentSupport.objects.create(
-        assignment=assignment, student=classmate, support_level="guided", extra_time_percent=25
+        assignment=assignment, student=classmate, support_level="exam", extra_time_percent=25
     )
     return classmate
 
 
-def test_the_grid_shows_each_pupils_support(teacher_client, assignment, guided_pupil):
-    factories.make_submission(assignment=assignment, student=guided_pupil, answers={0: "An answer."})
+def test_the_grid_shows_each_pupils_support(teacher_client, assignment, exam_pupil):
+    factories.make_submission(assignment=assignment, student=exam_pupil, answers={0: "An answer."})
     html = teacher_client.get(reverse("teach:assignment-progress", args=[assignment.pk])).content.decode()
-    row = html[html.index(guided_pupil.display_name) :]
+    row = html[html.index(exam_pupil.display_name) :]
     row = row[: row.index("</tr>")]
-    assert "Guided +25% time" in row
+    assert "Exam conditions +25% time" in row
     assert "Support: Standard" in html  # the assignment's own level, in its heading
 
 
-def test_the_marking_page_shows_the_pupils_support(teacher_client, assignment, guided_pupil):
+def test_the_marking_page_shows_the_pupils_support(teacher_client, assignment, exam_pupil):
     submission = factories.make_submission(
-        assignment=assignment, student=guided_pupil, answers={0: "An answer."}, status="submitted"
+        assignment=assignment, student=exam_pupil, answers={0: "An answer."}, status="submitted"
     )
     html = teacher_client.get(
         reverse("teach:submission-mark", args=[assignment.pk, submission.pk])
     ).content.decode()
-    assert "Support: Guided +25% time" in html
+    assert "Support: Exam conditions +25% time" in html
 
 
-def test_the_csv_export_has_a_support_column(teacher_client, assignment, guided_pupil, student):
+def test_the_csv_export_has_a_support_column(teacher_client, assignment, exam_pupil, student):
     response = teacher_client.get(reverse("teach:assignment-export", args=[assignment.pk]))
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     column = rows[0].index("Support")
     by_user = {row[1]: row[column] for row in rows[1:]}
-    assert by_user == {student.username: "Standard", guided_pupil.username: "Guided +25% time"}
+    assert by_user == {student.username: "Standard", exam_pupil.username: "Exam conditions +25% time"}
 
 
 # --- Level 0: a mark, not the absence of one -----------------------------------------------------

@@ -696,7 +696,7 @@ class TestExport:
         assert a1[6:9] == ["7", "12", "Submitted"]
         assert a1[9] == timezone.localtime(submission.submitted_at).strftime("%Y-%m-%d %H:%M")
         assert by_user["student_a2"][8] == "In progress"
-        assert by_user["student_a2"][2] == "Standard +25% time"
+        assert by_user["student_a2"][2] == "Standard"  # extra time counts only under exam conditions
 
     def test_formula_like_cells_are_neutralised(self, teacher_client, school_class, teacher):
         sneaky = factories.make_student(
