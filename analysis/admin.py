@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from analysis.library import packs
 from analysis.models import (
     Assignment,
+    Background,
     CommentBankEntry,
     Evidence,
     Exercise,
@@ -27,6 +28,7 @@ from analysis.models import (
     Question,
     Response,
     Source,
+    StudentSupport,
     Submission,
 )
 
@@ -36,7 +38,7 @@ from analysis.models import (
 class PassageInline(admin.StackedInline):
     model = Passage
     extra = 0
-    fields = ["position", "label", "text"]
+    fields = ["position", "label", "text", "modified"]
     ordering = ["position", "pk"]
 
 
@@ -153,6 +155,7 @@ class MarkSchemeAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "level_count"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "objective"]
     inlines = [LevelInline]
 
     def get_queryset(self, request):
@@ -182,10 +185,21 @@ class QuestionInline(admin.StackedInline):
         ("max_marks", "mark_scheme"),
         "hints",
         "sentence_starters",
+        "checks",
         "indicative_content",
         "model_answer",
     ]
     autocomplete_fields = ["source", "mark_scheme"]
+
+
+@admin.register(Background)
+class BackgroundAdmin(admin.ModelAdmin):
+    """A timeline (a JSON list of {"date", "event"}) and key people ({"name", "role"})."""
+
+    list_display = ["title", "slug", "updated_at"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    fields = ["title", "slug", "timeline", "people"]
 
 
 @admin.register(Exercise)
@@ -193,6 +207,7 @@ class ExerciseAdmin(admin.ModelAdmin):
     list_display = ["title", "slug", "question_count", "updated_at"]
     search_fields = ["title", "slug", "summary"]
     prepopulated_fields = {"slug": ["title"]}
+    autocomplete_fields = ["background"]
     inlines = [ExerciseSourceInline, QuestionInline]
 
     def get_queryset(self, request):
@@ -212,6 +227,12 @@ class ExtensionInline(admin.TabularInline):
     raw_id_fields = ["student"]
 
 
+class StudentSupportInline(admin.TabularInline):
+    model = StudentSupport
+    extra = 0
+    raw_id_fields = ["student"]
+
+
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ["exercise", "classroom", "opens_at", "due_at", "archived_at"]
@@ -219,7 +240,7 @@ class AssignmentAdmin(admin.ModelAdmin):
     list_select_related = ["exercise", "classroom"]
     search_fields = ["exercise__title", "classroom__name"]
     raw_id_fields = ["created_by"]
-    inlines = [ExtensionInline]
+    inlines = [ExtensionInline, StudentSupportInline]
 
 
 class ResponseInline(admin.StackedInline):
