@@ -58,9 +58,8 @@ _PURPOSE_WORDS = {
     "why",
     "motive",
     "motives",
-    "so",
 }
-_AUDIENCE_WORDS = {"audience", "readers", "reader", "listeners", "delegates", "addressed", "aimed", "for"}
+_AUDIENCE_WORDS = {"audience", "readers", "reader", "listeners", "delegates", "addressed", "aimed"}
 _JUDGEMENT_WORDS = {
     "overall",
     "therefore",
@@ -88,8 +87,8 @@ def _words(text: str) -> set[str]:
 
 def _audience_named(text: str, sources: list[Source]) -> bool:
     words = _words(text)
-    named = {w.lower() for s in sources for w in re.findall(r"[^\W\d_]{4,}", s.audience)}
-    return bool(words & (named | _AUDIENCE_WORDS - {"for"})) or " for " in f" {text.lower()} "
+    named = {w.lower() for s in sources for w in re.findall(r"[^\W\d_]{4,}", s.audience) if w[0].isupper()}
+    return bool(words & (named | _AUDIENCE_WORDS))
 
 
 def _both_sources(item) -> bool:
