@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Classroom, User, normalise_join_code
@@ -58,3 +58,15 @@ class StudentSignupForm(UserCreationForm):
 
 class JoinClassForm(forms.Form):
     join_code = JoinCodeField()
+
+
+class ChoosePasswordForm(SetPasswordForm):
+    """A pupil's own password, replacing the one-time password a teacher gave them."""
+
+    def clean_new_password1(self):
+        password = self.cleaned_data["new_password1"]
+        if password and self.user.check_password(password):
+            raise forms.ValidationError(
+                _("Choose a password of your own, not the one your teacher gave you."), code="same"
+            )
+        return password

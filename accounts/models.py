@@ -31,6 +31,9 @@ class User(AbstractUser):
         TEACHER = "teacher", _("Teacher")
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STUDENT)
+    # Set when a teacher resets the password: the one-time password they were given works
+    # once, to log in and choose their own (accounts.middleware sends them nowhere else).
+    must_change_password = models.BooleanField(_("must choose a new password"), default=False)
 
     objects = UserManager()
 

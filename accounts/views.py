@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import student_required
-from accounts.forms import JoinClassForm, LoginForm, StudentSignupForm
+from accounts.forms import ChoosePasswordForm, JoinClassForm, LoginForm, StudentSignupForm
 from accounts.models import Enrollment
+from config.logging import log_account_event
 
 
 @login_not_required
@@ -78,3 +79,21 @@ def join(request):
             messages.info(request, _("You are already in %(class)s.") % {"class": classroom.name})
         return redirect(reverse("learn:assignment-list"))
     return render(request, "accounts/join.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_choose(request):
+    """After a teacher's reset: the pupil chooses their own password. Until they do,
+    ``PasswordChangeRequiredMiddleware`` sends every other page here."""
+    if not request.user.must_change_password:
+        return redirect("home")
+    form = ChoosePasswordForm(request.user, request.POST or None)
+    if form.is_valid():
+        user = form.save(commit=False)
+        user.must_change_password = False
+        user.save(update_fields=["password", "must_change_password"])
+        update_session_auth_hash(request, user)  # stay logged in here
+        log_account_event(request, event="password_chosen", target=user)
+        messages.success(request, _("Your new password is saved. Use it next time you log in."))
+        return redirect("home")
+    return render(request, "accounts/password_choose.html", {"form": form})

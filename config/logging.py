@@ -11,7 +11,17 @@ LOGGED_STATUSES = {401, 403, 404, 405, 409, 422, 429}
 
 
 class JsonFormatter(logging.Formatter):
-    FIELDS = ("event", "user_id", "path", "method", "status", "request_id", "outcome", "username_hash")
+    FIELDS = (
+        "event",
+        "user_id",
+        "target_user_id",
+        "path",
+        "method",
+        "status",
+        "request_id",
+        "outcome",
+        "username_hash",
+    )
 
     def format(self, record):
         payload = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name}
@@ -55,6 +65,23 @@ def log_refused(request, *, status: int, outcome: str):
             "path": request.path,
             "method": request.method,
             "status": status,
+            "request_id": getattr(request, "request_id", ""),
+            "outcome": outcome,
+        },
+    )
+
+
+def log_account_event(request, *, event: str, target, outcome: str = "ok"):
+    """One record of a change to someone's account: who did it (``user_id``), to whom
+    (``target_user_id``) and where. Never the password itself."""
+    security_log.warning(
+        event.replace("_", " "),
+        extra={
+            "event": event,
+            "user_id": _user_id(request),
+            "target_user_id": target.pk,
+            "path": request.path,
+            "method": request.method,
             "request_id": getattr(request, "request_id", ""),
             "outcome": outcome,
         },

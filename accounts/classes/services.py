@@ -89,6 +89,21 @@ def enrollment_remove(*, classroom: Classroom, student, by) -> None:
     Enrollment.objects.filter(classroom=classroom, student=student).delete()
 
 
+@transaction.atomic
+def student_password_reset(*, classroom: Classroom, student, by) -> str:
+    """Give a pupil of this class a one-time password and return it (it is stored hashed
+    only, so the caller shows it once). Their other sessions end with the old password, and
+    at their next log-in they must choose their own before going anywhere else."""
+    _check_teaches(classroom, by)
+    if not classroom.enrollments.filter(student=student).exists() or not student.is_student:
+        raise PermissionDenied
+    password = generate_initial_password()
+    student.set_password(password)
+    student.must_change_password = True
+    student.save(update_fields=["password", "must_change_password"])
+    return password
+
+
 # --- Roster upload -------------------------------------------------------------
 
 

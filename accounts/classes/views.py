@@ -12,6 +12,7 @@ from accounts.decorators import teacher_required
 from accounts.models import Classroom, Enrollment
 from analysis.models import Assignment, Submission
 from analysis.teaching import scope
+from config.logging import log_account_event
 
 # --- Classes ---------------------------------------------------------------------------
 
@@ -135,6 +136,25 @@ def class_student_remove(request, pk, student_id):
         "accounts/enrollment_confirm_remove.html",
         {"classroom": classroom, "student": student, "work_count": work_count},
     )
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def class_student_password(request, pk, student_id):
+    """Reset a pupil's forgotten password: a one-time password, shown once on this page,
+    that they must replace with their own when they next log in."""
+    classroom = scope.classroom(request, pk)
+    enrollment = get_object_or_404(
+        Enrollment.objects.select_related("student"), classroom=classroom, student_id=student_id
+    )
+    student = enrollment.student
+    context = {"classroom": classroom, "student": student}
+    if request.method == "POST":
+        context["password"] = class_services.student_password_reset(
+            classroom=classroom, student=student, by=request.user
+        )
+        log_account_event(request, event="password_reset", target=student)
+    return render(request, "accounts/student_password_reset.html", context)
 
 
 @teacher_required

@@ -85,6 +85,12 @@ class Assignment(models.Model):
     late_allowed = models.BooleanField(_("late work allowed"), default=True)
     anonymous_marking = models.BooleanField(_("anonymous marking"), default=False)
     release_model_answers = models.BooleanField(_("release model answers with marks"), default=False)
+    note = models.TextField(
+        _("note to the class"),
+        blank=True,
+        max_length=1000,
+        help_text=_("Optional. Pupils see it on their assignment list and above the sources."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -162,8 +168,12 @@ class SubmissionQuerySet(models.QuerySet):
 class Submission(models.Model):
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress", _("In progress")
-        SUBMITTED = "submitted", _("Submitted")
+        # One word for one state, on every page, the grid and the export: pupils and
+        # teachers both say "handed in".
+        SUBMITTED = "submitted", _("Handed in")
         RETURNED = "returned", _("Returned")
+
+    NOT_STARTED = "not_started"  # no submission row yet: a state of the work, not of a row
 
     assignment = models.ForeignKey(
         Assignment,
@@ -208,6 +218,15 @@ class Submission(models.Model):
 
     def __str__(self):
         return f"{self.student} — {self.assignment}"
+
+    @classmethod
+    def status_label(cls, status: str) -> str:
+        """The label of a state of a pupil's work, "not started" included. ``status`` is a
+        Status value or its hyphenated CSS form ("in-progress", "not-started")."""
+        status = status.replace("-", "_")
+        if status == cls.NOT_STARTED:
+            return str(_("Not started"))
+        return str(cls.Status(status).label)
 
     @property
     def is_editable(self) -> bool:

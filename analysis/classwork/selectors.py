@@ -62,16 +62,9 @@ class AssignmentRow:
     is_overdue: bool
     is_late: bool
 
-    STATUS_LABELS = {
-        "not_started": gettext_lazy("Not started"),
-        "in_progress": gettext_lazy("In progress"),
-        "submitted": gettext_lazy("Submitted"),
-        "returned": gettext_lazy("Returned"),
-    }
-
     @property
     def status_label(self) -> str:
-        return self.STATUS_LABELS[self.status]
+        return Submission.status_label(self.status)
 
     @property
     def badge(self) -> str:

@@ -39,7 +39,7 @@ class CellState:
             CellState.NOT_STARTED: _("Not started"),
             CellState.DRAFT: _("Draft"),
             CellState.ANSWERED: _("Answered"),
-            CellState.SUBMITTED: _("Submitted"),
+            CellState.SUBMITTED: Submission.status_label(Submission.Status.SUBMITTED),
             CellState.MARKED: _("Marked"),
         }
 

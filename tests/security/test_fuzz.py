@@ -251,8 +251,8 @@ def test_mark_form_stores_the_comment_exactly_or_refuses(world, logged_in, level
     level, marks = level_marks
     _remember(comment, level, marks)
     answer = world.response(world.sub_a1, 2)
-    url = reverse("teach:submission-mark", args=[world.assignment_a.pk, world.sub_a1.pk])
-    body = {"response": answer.pk, f"r{answer.pk}-level": level, f"r{answer.pk}-marks": marks}
+    url = reverse("teach:response-mark", args=[world.assignment_a.pk, answer.pk])
+    body = {f"r{answer.pk}-level": level, f"r{answer.pk}-marks": marks}
     body[f"r{answer.pk}-comment"] = comment
     with rolled_back():
         before = Mark.objects.filter(response=answer).values_list("marks", "level", "comment").first()
@@ -490,9 +490,8 @@ NUL_FORMS = [
     ("teacher_a", lambda w: reverse("teach:comment-bank"), lambda w: {"text": "Good\x00"}),
     (
         "teacher_a",
-        lambda w: reverse("teach:submission-mark", args=[w.assignment_a.pk, w.sub_a1.pk]),
+        lambda w: reverse("teach:response-mark", args=[w.assignment_a.pk, w.response(w.sub_a1, 1).pk]),
         lambda w: {
-            "response": w.response(w.sub_a1, 1).pk,
             f"r{w.response(w.sub_a1, 1).pk}-level": "2",
             f"r{w.response(w.sub_a1, 1).pk}-marks": "3",
             f"r{w.response(w.sub_a1, 1).pk}-comment": "Fine\x00",
