@@ -26,7 +26,13 @@ from analysis.marking.views import cited, marking_responses
 from analysis.models import Exercise, Extension, Response, Submission
 from analysis.teaching import scope
 from analysis.teaching import services as teaching_services
-from analysis.teaching.forms import AssignmentForm, ExtensionForm, ReleaseForm
+from analysis.teaching.forms import (
+    AssignmentCreateForm,
+    AssignmentForm,
+    ExtensionForm,
+    ReleaseForm,
+    exercises_for,
+)
 from analysis.teaching.scope import HtmxHttpRequest
 
 # The grid refreshes every 10 s. Every refresh counts as activity for the idle-session limit,
@@ -63,34 +69,45 @@ def exercise_worksheet(request, pk):
 # --- Assignments ---------------------------------------------------------------------------
 
 
-def _exercise_list():
-    return Exercise.objects.annotate(question_count=Count("questions")).order_by("title")
+def _exercise_list(teacher):
+    return exercises_for(teacher).annotate(question_count=Count("questions")).order_by("title")
 
 
 @teacher_required
 @require_http_methods(["GET", "POST"])
 def assignment_create(request):
     initial = {"opens_at": timezone.localtime().replace(second=0, microsecond=0)}
-    for name, key in (("exercise", "exercise"), ("classroom", "class")):
-        if (value := scope.query_id(request, key)) is not None:
-            initial[name] = value
-    form = AssignmentForm(request.POST or None, teacher=request.user, initial=initial)
+    # Links from the library (?exercise=) and a class page (?class=) pre-fill the form, with
+    # ids the teacher may use only: anything else is ignored, as a wrong choice would be.
+    exercise_id = scope.query_id(request, "exercise")
+    if exercise_id is not None and exercises_for(request.user).filter(pk=exercise_id).exists():
+        initial["exercise"] = exercise_id
+    if (class_id := scope.query_id(request, "class")) is not None:
+        initial["classroom"] = [class_id]
+    form = AssignmentCreateForm(request.POST or None, teacher=request.user, initial=initial)
     if form.is_valid():
-        assignment = form.save(commit=False)
-        assignment.created_by = request.user
-        assignment.save()
-        messages.success(
-            request,
-            _("“%(exercise)s” is set to %(class)s.")
-            % {"exercise": assignment.exercise.title, "class": assignment.classroom.name},
-        )
-        return redirect("teach:assignment-progress", assignment.pk)
+        try:
+            created = teaching_services.assignments_create(
+                template=form.instance, classrooms=form.cleaned_data["classroom"], by=request.user
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            names = ", ".join(assignment.classroom.name for assignment in created)
+            messages.success(
+                request,
+                _("“%(exercise)s” is set to %(class)s.")
+                % {"exercise": created[0].exercise.title, "class": names},
+            )
+            if len(created) == 1:
+                return redirect("teach:assignment-progress", created[0].pk)
+            return redirect("teach:dashboard")
     return render(
         request,
         "analysis/assignment_form.html",
         {
             "form": form,
-            "exercises": _exercise_list(),
+            "exercises": _exercise_list(request.user),
             "assignment": None,
             "time_zone": timezone.get_current_timezone_name(),
         },
@@ -112,7 +129,7 @@ def assignment_edit(request, pk):
         "analysis/assignment_form.html",
         {
             "form": form,
-            "exercises": _exercise_list(),
+            "exercises": _exercise_list(request.user),
             "assignment": assignment,
             "has_work": has_work,
             "time_zone": timezone.get_current_timezone_name(),
