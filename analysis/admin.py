@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -33,11 +34,18 @@ from analysis.models import (
 # --- Library: what site admins load by hand ---------------------------------
 
 
+# Long inlines start folded ("collapse") with short text boxes, so a source or an exercise page
+# opens at its own fields instead of thousands of pixels of passages and questions.
+COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 80})}}
+
+
 class PassageInline(admin.StackedInline):
     model = Passage
     extra = 0
-    fields = ["position", "label", "text"]
+    fields = [("position", "label"), "text"]
     ordering = ["position", "pk"]
+    classes = ["collapse"]
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 5, "cols": 80})}}
 
 
 class GlossaryTermInline(admin.TabularInline):
@@ -45,6 +53,8 @@ class GlossaryTermInline(admin.TabularInline):
     extra = 0
     fields = ["position", "term", "definition"]
     ordering = ["position", "pk"]
+    classes = ["collapse"]
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})}}
 
 
 class SourcePackUploadForm(forms.Form):
@@ -172,6 +182,8 @@ class QuestionInline(admin.StackedInline):
     model = Question
     extra = 0
     ordering = ["position", "pk"]
+    classes = ["collapse"]
+    formfield_overrides = COMPACT_TEXT
     fields = [
         ("position", "stage"),
         "source",
