@@ -188,6 +188,19 @@ class TestDashboard:
         assert "1 of 2" in response.text
         assert "1 handed-in submission has answers to mark" in response.text
 
+    def test_what_is_waiting_is_a_link_to_where_it_is_done(self, teacher_client, world):
+        page = teacher_client.get(reverse("teach:dashboard")).text
+        progress = reverse("teach:assignment-progress", args=[world["assignment"].pk])
+        assert f'<a href="{progress}">1 handed-in submission has answers to mark.</a>' in page
+        assert f'href="{progress}#return-heading">1<span class="visually-hidden"> to mark</span>' in page
+        assert f'href="{reverse("teach:class-detail", args=[world["classroom"].pk])}"' in page
+
+    def test_a_new_teacher_is_told_what_to_do_first(self, client):
+        client.force_login(factories.make_teacher(username="newcomer"))
+        page = client.get(reverse("teach:dashboard")).text
+        assert "Create your first class" in page and "Set an exercise" in page
+        assert "Nothing to mark" in page
+
     def test_due_soon_lists_only_the_next_week(self, teacher_client, school_class):
         soon = factories.make_assignment(classroom=school_class, due_at=timezone.now() + timedelta(days=2))
         later = factories.make_assignment(classroom=school_class, due_at=timezone.now() + timedelta(days=30))
@@ -357,6 +370,53 @@ class TestAssign:
         )
         assert "The due date must be after the opening date." in response.text
         assert not Assignment.objects.filter(exercise=exercise).exists()
+
+    def test_labels_are_words_without_colons(self, teacher_client):
+        page = teacher_client.get(reverse("teach:assignment-create")).text
+        assert ">Exercise</label>" in page and ">Opens</label>" in page and "Exercise:" not in page
+
+    def test_one_exercise_to_several_classes_at_once(self, teacher_client, teacher, school_class):
+        second = factories.make_classroom(name="Year 10 B", teacher=teacher)
+        exercise = factories.make_exercise()
+        data = _assignment_data(exercise, school_class, note="Bring your textbook.")
+        data["classroom"] = [school_class.pk, second.pk]
+        response = teacher_client.post(reverse("teach:assignment-create"), data)
+        assert response["Location"] == reverse("teach:dashboard")
+        created = Assignment.objects.filter(exercise=exercise).order_by("classroom__name")
+        assert [a.classroom for a in created] == [second, school_class]
+        assert {(a.note, a.anonymous_marking, a.created_by) for a in created} == {
+            ("Bring your textbook.", False, teacher)
+        }
+
+    def test_several_classes_are_all_or_nothing(self, teacher_client, school_class, other_class):
+        exercise = factories.make_exercise()
+        data = _assignment_data(exercise, school_class)
+        data["classroom"] = [school_class.pk, other_class.pk]  # the second is not mine
+        response = teacher_client.post(reverse("teach:assignment-create"), data)
+        assert response.status_code == 200 and "Select a valid choice" in response.text
+        assert not Assignment.objects.filter(exercise=exercise).exists()
+
+    def test_a_link_from_the_library_chooses_the_exercise(self, teacher_client):
+        exercise = factories.make_exercise(title="Chosen one")
+        url = reverse("teach:assignment-create")
+        form = teacher_client.get(f"{url}?exercise={exercise.pk}").context["form"]
+        assert form["exercise"].value() == exercise.pk
+        assert teacher_client.get(f"{url}?exercise=999999").context["form"]["exercise"].value() is None
+
+    def test_the_note_reaches_the_pupils(self, teacher_client, school_class, student, client):
+        exercise = factories.make_exercise()
+        teacher_client.post(
+            reverse("teach:assignment-create"),
+            _assignment_data(
+                exercise, school_class, opens_at="2020-01-01T09:00", due_at="", note="Read <b>both</b>."
+            ),
+        )
+        assignment = Assignment.objects.get(exercise=exercise)
+        client.force_login(student)
+        listing = client.get(reverse("learn:assignment-list")).text
+        assert "Read &lt;b&gt;both&lt;/b&gt;." in listing
+        workspace = client.get(reverse("learn:workspace", args=[assignment.pk]))
+        assert workspace.context["assignment"].note == "Read <b>both</b>."
 
     def test_another_teachers_class_cannot_be_chosen(self, teacher_client, other_class):
         exercise = factories.make_exercise()
