@@ -53,7 +53,7 @@ from common import (  # noqa: E402
     machine_info,
     production_env,
     run,
-    start,
+    spawn,
     stop_all,
     wait_http,
     write_wrk_data,
@@ -149,7 +149,7 @@ class Bench:
         self.results["notes"].append(text)
 
     def manage(self, *argv, timeout: float, quiet=True):
-        return run([PYTHON, "manage.py", *argv], timeout=timeout, env=self.env, quiet=quiet)
+        return run([PYTHON, "manage.py", *argv], timeout=timeout, env=self.env, quiet=quiet)[1]
 
     # --- 1. setup ---------------------------------------------------------------------------
 
@@ -171,7 +171,7 @@ class Bench:
         self.manage("migrate", "--noinput", timeout=300)
         log("seed_bench" + (" --reset" if self.args.reseed else ""))
         seed_argv = ["--force"] + (["--reset"] if self.args.reseed else [])
-        output = run([PYTHON, "bench/seed_bench.py", *seed_argv], timeout=180, env=self.env, quiet=True)
+        _, output = run([PYTHON, "bench/seed_bench.py", *seed_argv], timeout=180, env=self.env, quiet=True)
         self.results["dataset"] = [line for line in output.splitlines() if line.strip()][-3:]
         for line in self.results["dataset"]:
             log(f"  {line}")
@@ -185,19 +185,19 @@ class Bench:
         PORT_NOREUSE = free_port(HOST, PORT_NOREUSE if PORT_NOREUSE != PORT_REUSE else 0)
         workers = self.args.workers
         self.servers = {
-            "reuse": start(
+            "reuse": spawn(
                 gunicorn_cmd(f"{HOST}:{PORT_REUSE}", workers=workers, instance="bench-reuse"),
                 env=self.env,
                 log_path=OUT / "gunicorn-reuse.log",
             ),
-            "noreuse": start(
+            "noreuse": spawn(
                 gunicorn_cmd(f"{HOST}:{PORT_NOREUSE}", workers=workers, instance="bench-noreuse"),
                 env={**self.env, "DJANGO_CONN_MAX_AGE": "0"},
                 log_path=OUT / "gunicorn-noreuse.log",
             ),
         }
-        wait_http(HOST, PORT_REUSE, timeout=60, proc=self.servers["reuse"])
-        wait_http(HOST, PORT_NOREUSE, timeout=60, proc=self.servers["noreuse"])
+        wait_http(PORT_REUSE, host=HOST, timeout=60, proc=self.servers["reuse"])
+        wait_http(PORT_NOREUSE, host=HOST, timeout=60, proc=self.servers["noreuse"])
         self.results["config"].update(
             gunicorn=f"{workers} sync workers per server, no access log",
             settings="config.settings, DJANGO_DEBUG=0, DJANGO_SECURE_SSL_REDIRECT=0, db sessions",
@@ -871,7 +871,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    install_signal_handlers()
+    install_signal_handlers(stop_all)
     atexit.register(stop_all)
     bench = Bench(args)
     failed = False

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Classroom, User
@@ -103,8 +104,12 @@ class AssignmentForm(forms.ModelForm):
 
 
 def exercises_for(teacher):
-    """The exercises a teacher may set (and link to with ``?exercise=<id>``)."""
-    return Exercise.objects.order_by("title")
+    """The exercises a teacher may set (and link to with ``?exercise=<id>``): the site library,
+    their own, and those colleagues of their school share; never archived ones."""
+    mine = Q(owner__isnull=True) | Q(owner=teacher)
+    if teacher.school_id is not None:
+        mine |= Q(shared=True, school_id=teacher.school_id)
+    return Exercise.objects.filter(mine, archived_at__isnull=True).order_by("title")
 
 
 class AssignmentCreateForm(AssignmentForm):
