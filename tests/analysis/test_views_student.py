@@ -63,7 +63,7 @@ def test_assignment_list_shows_status_progress_and_overdue(student_client, stude
     html = student_client.get(url("assignment-list")).content.decode()
     assert "answered 1 of 3" in html
     assert "Overdue" in html
-    assert "In progress" in html and "Submitted" in html and "Returned" in html
+    assert "In progress" in html and "Handed in" in html and "Returned" in html
     assert url("feedback", returned.pk) in html
 
 
@@ -82,7 +82,7 @@ def test_assignment_list_hides_other_classes(student_client, other_class):
     theirs = factories.make_assignment(classroom=other_class)
     html = student_client.get(url("assignment-list")).content.decode()
     assert theirs.exercise.title not in html
-    assert "You have no assignments yet" in html
+    assert "No assignments yet" in html and "Ask your teacher for a join code" in html
 
 
 def test_assignment_list_query_count_does_not_grow_with_assignments(
