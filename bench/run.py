@@ -65,7 +65,7 @@ WRK_DIR = ROOT / "bench" / "wrk"
 RESULTS = ROOT / "bench" / "results.json"
 BUDGET_S = 570  # stop starting new measurements past this (make bench must end < 10 min)
 
-# E0 is signed in as the E1 pupil: QUALITY.md's ceiling runs the session and auth middleware
+# E0 is signed in as the E1 pupil: the ceiling (docs/quality.md) runs the session and auth middleware
 # and has a budget of 3 queries (session, user, one row), which only a signed-in request makes.
 # The anonymous twin is measured too, for what the session and user cost.
 ORDER = ["E0", "E0 anonymous", "E1", "E2", "E4", "E4'", "E5", "E0 no reuse"]
@@ -624,7 +624,7 @@ class Bench:
             f"FastHttpUser, each pupil autosaves every {self.args.save_every} s and opens the workspace "
             "every "
             f"{self.args.save_every * self.args.view_every:g} s; G7 {self.args.g7_seconds} s steady, "
-            f"G8 steps {self.args.g8_seconds} s steady (QUALITY.md asks 5 min for G7: shortened to fit "
+            f"G8 steps {self.args.g8_seconds} s steady (docs/quality.md asks 5 min for G7: shortened to fit "
             "the 10-minute budget)"
         )
         self.results["locust"]["G7"] = self.locust(self.args.g7_pupils, self.args.g7_seconds, "g7")

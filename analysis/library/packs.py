@@ -1,5 +1,5 @@
 """Source packs: the YAML format site admins use to load and save sources,
-mark schemes and exercises (DESIGN.md, "Source packs").
+mark schemes and exercises (the format: docs/source-packs.md).
 
 Three steps, kept apart so each is easy to read:
 
