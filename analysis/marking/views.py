@@ -172,7 +172,7 @@ def _question_page(assignment, questions, question, numbers) -> MarkingPage:
     )
 
 
-def _progress(page: MarkingPage, assignment, questions) -> dict:
+def _progress(page: MarkingPage, questions) -> dict:
     """What the page's bar says about the marking so far, recounted after every save."""
     marks = Mark.objects.filter(response__in=page.responses.order_by())
     if page.by == BY_QUESTION:
@@ -282,7 +282,7 @@ def response_mark(request: HtmxHttpRequest, pk, response_id):
     if not request.htmx:
         # A refusal without JavaScript: this answer alone, with what to correct.
         return render(request, "analysis/response_mark.html", context)
-    context.update({"oob": True, "by": page.by, **_progress(page, assignment, questions)})
+    context.update({"oob": True, "by": page.by, **_progress(page, questions)})
     result = render(request, "analysis/_mark_item.html", context)
     if banked is not None:
         trigger_client_event(result, "comment-bank-added", {"id": banked.pk, "text": banked.text})
