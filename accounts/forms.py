@@ -63,6 +63,10 @@ class JoinClassForm(forms.Form):
 class ChoosePasswordForm(SetPasswordForm):
     """A pupil's own password, replacing the one-time password a teacher gave them."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def clean_new_password1(self):
         password = self.cleaned_data["new_password1"]
         if password and self.user.check_password(password):
