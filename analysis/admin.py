@@ -10,6 +10,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from analysis.library import packs
 from analysis.models import (
     Assignment,
     CommentBankEntry,
@@ -28,7 +29,6 @@ from analysis.models import (
     Source,
     Submission,
 )
-from analysis.services import packs
 
 # --- Library: what site admins load by hand ---------------------------------
 

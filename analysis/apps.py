@@ -7,4 +7,4 @@ class AnalysisConfig(AppConfig):
     verbose_name = _("Source analysis")
 
     def ready(self):
-        from analysis import signals  # noqa: F401  (connects the receivers)
+        from analysis.library import signals  # noqa: F401  (connects the receivers)

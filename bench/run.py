@@ -170,8 +170,8 @@ class Bench:
         log(f"database {self.args.db}: migrate")
         self.manage("migrate", "--noinput", timeout=300)
         log("seed_bench" + (" --reset" if self.args.reseed else ""))
-        seed_argv = ["seed_bench", "--force"] + (["--reset"] if self.args.reseed else [])
-        output = self.manage(*seed_argv, timeout=180)
+        seed_argv = ["--force"] + (["--reset"] if self.args.reseed else [])
+        output = run([PYTHON, "bench/seed_bench.py", *seed_argv], timeout=180, env=self.env, quiet=True)
         self.results["dataset"] = [line for line in output.splitlines() if line.strip()][-3:]
         for line in self.results["dataset"]:
             log(f"  {line}")

@@ -186,8 +186,7 @@ class ScaleOut:
         run(
             [
                 PYTHON,
-                "manage.py",
-                "seed_bench",
+                "bench/seed_bench.py",
                 "--force",
                 "--classes",
                 "2",

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
-from analysis.views import health
+from analysis import health
 
 urlpatterns = [
     path("", account_views.home, name="home"),

@@ -32,8 +32,8 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Classroom, Enrollment, User  # noqa: E402
+from analysis.classwork.services import submission_start  # noqa: E402
 from analysis.models import Assignment, Response, Stage  # noqa: E402
-from analysis.services.work import submission_start  # noqa: E402
 from tests.factories import make_exercise  # noqa: E402
 
 AUDIT_SQL = """

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analysis.views import student
+from analysis.classwork import views as student
 
 app_name = "learn"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analysis.views import library
+from analysis.library import views as library
 
 app_name = "sources"
 

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from analysis.views.teach import assignments, classes, marking
+from accounts.classes import views as classes
+from analysis.marking import views as marking
+from analysis.teaching import assignments, dashboard
 
 app_name = "teach"
 
 urlpatterns = [
-    path("", classes.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
     # Classes
     path("classes/new/", classes.class_create, name="class-create"),
     path("classes/<int:pk>/", classes.class_detail, name="class-detail"),

@@ -78,7 +78,7 @@ def test_autosaves_alone_keep_a_pupil_typing_signed_in(client):
     """A pupil who only types (an autosave every 25 minutes, no page loads) stays signed in:
     every autosave counts as activity, although activity is written at most once a minute."""
     from accounts.models import User
-    from analysis.services import work
+    from analysis.classwork import services as work
 
     start = timezone.now()
     with time_machine.travel(start, tick=False):

@@ -2,8 +2,8 @@
 
 import pytest
 
+from analysis.classwork import services as work
 from analysis.models import Response
-from analysis.services import work
 
 
 @pytest.fixture

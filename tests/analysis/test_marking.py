@@ -6,10 +6,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.classes import services as class_services
 from accounts.models import Enrollment, User
+from analysis.marking import anonymity, charts, export
+from analysis.marking import services as marking
 from analysis.models import Assignment, Mark, MarkChange, Submission
-from analysis.services import classes as class_services
-from analysis.services import marking
+from analysis.teaching import services as teaching_services
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -219,19 +221,19 @@ class TestAnonymousLabels:
     def test_numbers_follow_the_order_students_started_and_never_shift(self, assignment, student, classmate):
         first = factories.make_submission(assignment=assignment, student=student)
         second = factories.make_submission(assignment=assignment, student=classmate)
-        assert marking.anonymous_numbers(assignment) == {first.pk: 1, second.pk: 2}
+        assert anonymity.anonymous_numbers(assignment) == {first.pk: 1, second.pk: 2}
         factories.make_submission(assignment=assignment)
-        assert marking.anonymous_numbers(assignment)[second.pk] == 2
+        assert anonymity.anonymous_numbers(assignment)[second.pk] == 2
 
     def test_names_are_hidden_until_that_submissions_marks_are_released(self, school_class, student):
         assignment = factories.make_assignment(classroom=school_class, anonymous_marking=True)
         submission = factories.make_submission(assignment=assignment, student=student, status=SUBMITTED)
-        assert marking.hides_name(assignment, submission)
+        assert anonymity.hides_name(assignment, submission)
         submission.status = RETURNED
-        assert not marking.hides_name(assignment, submission)
+        assert not anonymity.hides_name(assignment, submission)
         assignment.anonymous_marking = False
         submission.status = SUBMITTED
-        assert not marking.hides_name(assignment, submission)
+        assert not anonymity.hides_name(assignment, submission)
 
 
 # --- CSV safety and heat --------------------------------------------------------------------
@@ -252,14 +254,14 @@ class TestAnonymousLabels:
     ],
 )
 def test_csv_cells_that_spreadsheets_would_run_are_neutralised(value, expected):
-    assert marking.csv_safe(value) == expected
+    assert export.csv_safe(value) == expected
 
 
 @pytest.mark.parametrize(
     ("count", "students", "level"), [(0, 30, 0), (1, 30, 1), (6, 30, 1), (7, 30, 2), (30, 30, 5), (3, 0, 0)]
 )
 def test_heat_levels_grow_with_the_share_of_students_citing(count, students, level):
-    assert marking.heat_level(count, students) == level
+    assert charts.heat_level(count, students) == level
 
 
 # --- Rosters ---------------------------------------------------------------------------------
@@ -374,12 +376,12 @@ class TestRosterImport:
 
 class TestUnassign:
     def test_without_any_work_the_assignment_is_deleted(self, assignment, teacher):
-        assert class_services.assignment_unassign(assignment=assignment, by=teacher) == "deleted"
+        assert teaching_services.assignment_unassign(assignment=assignment, by=teacher) == "deleted"
         assert not Assignment.objects.filter(pk=assignment.pk).exists()
 
     def test_with_work_it_is_archived_and_the_work_kept(self, assignment, student, teacher):
         submission = factories.make_submission(assignment=assignment, student=student, answers={0: "Mine"})
-        assert class_services.assignment_unassign(assignment=assignment, by=teacher) == "archived"
+        assert teaching_services.assignment_unassign(assignment=assignment, by=teacher) == "archived"
         assignment.refresh_from_db()
         assert assignment.archived_at is not None
         assert Submission.objects.get(pk=submission.pk).responses.get(question__position=0).text == "Mine"
@@ -396,6 +398,6 @@ def test_removing_a_student_keeps_their_work(assignment, student, teacher):
 
 def test_an_extension_must_be_for_a_student_in_the_class(assignment, outsider, teacher):
     with pytest.raises(ValidationError):
-        class_services.extension_set(
+        teaching_services.extension_set(
             assignment=assignment, student=outsider, due_at=assignment.due_at, by=teacher
         )

@@ -19,6 +19,8 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
+from analysis.library import packs
+from analysis.library.packs import PackInvalid, pack_export, pack_import, pack_import_path
 from analysis.models import (
     Evidence,
     Exercise,
@@ -31,8 +33,6 @@ from analysis.models import (
     Source,
     Stage,
 )
-from analysis.services import packs
-from analysis.services.packs import PackInvalid, pack_export, pack_import, pack_import_path
 from tests import factories
 
 PACKS = Path(__file__).resolve().parent.parent / "packs"

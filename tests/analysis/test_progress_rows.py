@@ -8,13 +8,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User, display_name_of
-from analysis.services.marking import (
-    CellState,
-    GridCell,
-    GridRow,
-    GridStudent,
-    GridSubmission,
-)
+from analysis.marking.selectors import CellState, GridCell, GridRow, GridStudent, GridSubmission
 from analysis.templatetags.progress_rows import (
     grid_rows_html,
     release_rows_html,

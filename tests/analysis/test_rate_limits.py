@@ -17,8 +17,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from analysis.classwork import services as work
 from analysis.models import Evidence, Submission
-from analysis.services import work
 from config.settings import env_rate
 from tests import factories
 

@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from analysis.classwork import services as work
 from analysis.models import Evidence, GlossaryTerm, Stage, Submission
-from analysis.services import work
 from tests import factories
 
 HTMX = {"headers": {"HX-Request": "true"}}

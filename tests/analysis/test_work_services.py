@@ -1,4 +1,4 @@
-"""The rules of the student's work (analysis.services.work), without HTTP."""
+"""The rules of the student's work (analysis.classwork), without HTTP."""
 
 import threading
 import time
@@ -9,8 +9,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Classroom
+from analysis.classwork import errors, heuristics
+from analysis.classwork import selectors as work_reads
+from analysis.classwork import services as work
 from analysis.models import Assignment, Evidence, Extension, Question, Response, Stage, Submission
-from analysis.services import work
 from tests import factories
 
 
@@ -44,7 +46,7 @@ def test_start_before_the_assignment_opens_is_refused(school_class, student):
         opens_at=timezone.now() + timedelta(days=1),
         due_at=timezone.now() + timedelta(days=8),
     )
-    with pytest.raises(work.WorkClosed) as closed:
+    with pytest.raises(errors.WorkClosed) as closed:
         work.submission_start(assignment=later, student=student)
     assert closed.value.reason == "not_open"
     assert not Submission.objects.exists()
@@ -69,7 +71,7 @@ def test_save_stores_the_text_exactly_and_bumps_the_version(submission, student,
 def test_a_stale_save_is_refused_with_the_stored_text(submission, student):
     response = answers(submission)[0]
     work.response_save(response_id=response.pk, student=student, text="from tab A", base_version=0)
-    with pytest.raises(work.VersionConflict) as conflict:
+    with pytest.raises(errors.VersionConflict) as conflict:
         work.response_save(response_id=response.pk, student=student, text="from tab B", base_version=0)
     assert (conflict.value.text, conflict.value.version) == ("from tab A", 1)
     response.refresh_from_db()
@@ -80,7 +82,7 @@ def test_an_answer_at_the_limit_saves_and_one_over_is_refused(submission, studen
     settings.ANSWER_MAX_CHARS = 50
     response = answers(submission)[0]
     work.response_save(response_id=response.pk, student=student, text="x" * 50, base_version=0)
-    with pytest.raises(work.AnswerRejected) as rejected:
+    with pytest.raises(errors.AnswerRejected) as rejected:
         work.response_save(response_id=response.pk, student=student, text="y" * 51, base_version=1)
     assert "51" in rejected.value.message and "50" in rejected.value.message
     response.refresh_from_db()
@@ -89,7 +91,7 @@ def test_an_answer_at_the_limit_saves_and_one_over_is_refused(submission, studen
 
 def test_a_null_character_is_refused_rather_than_altered(submission, student):
     response = answers(submission)[0]
-    with pytest.raises(work.AnswerRejected):
+    with pytest.raises(errors.AnswerRejected):
         work.response_save(response_id=response.pk, student=student, text="a\x00b", base_version=0)
 
 
@@ -109,7 +111,7 @@ def test_saving_after_leaving_the_class_is_not_found(submission, student, school
 
 def test_saving_after_submitting_is_refused(submission, student):
     work.submission_submit(submission=submission)
-    with pytest.raises(work.WorkClosed) as closed:
+    with pytest.raises(errors.WorkClosed) as closed:
         work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
     assert closed.value.reason == "submitted"
 
@@ -122,10 +124,10 @@ def test_strict_due_date_refuses_saving_and_submitting_once_passed(school_class,
         late_allowed=False,
     )
     submission = work.submission_start(assignment=assignment, student=student)
-    with pytest.raises(work.WorkClosed) as closed:
+    with pytest.raises(errors.WorkClosed) as closed:
         work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
     assert closed.value.reason == "late"
-    with pytest.raises(work.WorkClosed):
+    with pytest.raises(errors.WorkClosed):
         work.submission_submit(submission=submission)
     submission.refresh_from_db()
     assert submission.status == Submission.Status.IN_PROGRESS
@@ -175,7 +177,7 @@ def test_an_extension_that_has_run_out_closes_a_strict_assignment(school_class, 
         assignment=assignment, student=student, due_at=timezone.now() - timedelta(minutes=1)
     )
     submission = work.submission_start(assignment=assignment, student=student)
-    with pytest.raises(work.WorkClosed) as closed:
+    with pytest.raises(errors.WorkClosed) as closed:
         work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
     assert closed.value.reason == "late"
     assert answers(submission)[0].text == ""
@@ -183,7 +185,7 @@ def test_an_extension_that_has_run_out_closes_a_strict_assignment(school_class, 
 
 def test_saving_after_the_opening_was_postponed_is_refused(submission, student, assignment):
     Assignment.objects.filter(pk=assignment.pk).update(opens_at=timezone.now() + timedelta(days=1))
-    with pytest.raises(work.WorkClosed) as closed:
+    with pytest.raises(errors.WorkClosed) as closed:
         work.response_save(response_id=answers(submission)[0].pk, student=student, text="x", base_version=0)
     assert closed.value.reason == "not_open"
     assert answers(submission)[0].text == ""
@@ -226,7 +228,7 @@ def test_ids_and_versions_no_column_can_hold_are_refused_not_crashed(submission,
         work.response_save(
             response_id=response.pk, student=student, text="x", base_version=0, assignment_id=2**70
         )
-    with pytest.raises(work.VersionConflict) as conflict:
+    with pytest.raises(errors.VersionConflict) as conflict:
         work.response_save(response_id=response.pk, student=student, text="x", base_version=2**70)
     assert conflict.value.version == 0
     response.refresh_from_db()
@@ -238,7 +240,7 @@ def test_a_stale_save_after_submitting_is_refused_as_submitted(submission, stude
     response = answers(submission)[0]
     work.response_save(response_id=response.pk, student=student, text="kept", base_version=0)
     work.submission_submit(submission=submission)
-    with pytest.raises(work.WorkClosed) as closed:
+    with pytest.raises(errors.WorkClosed) as closed:
         work.response_save(response_id=response.pk, student=student, text="lost?", base_version=0)
     assert closed.value.reason == "submitted"
     response.refresh_from_db()
@@ -284,7 +286,7 @@ def test_a_save_waiting_for_a_submit_is_refused_once_the_submit_commits(school_c
             locked.wait(timeout=20)
             work.response_save(response_id=response.pk, student=student, text="too late", base_version=0)
             outcome.append("saved")
-        except work.WorkClosed as closed:
+        except errors.WorkClosed as closed:
             outcome.append(closed.reason)
         finally:
             connection.close()
@@ -322,7 +324,7 @@ def test_each_hint_is_recorded_and_the_count_stops_at_the_number_of_hints(submis
 def test_hints_turned_off_are_unavailable(school_class, student):
     assignment = factories.make_assignment(classroom=school_class, hints_enabled=False)
     submission = work.submission_start(assignment=assignment, student=student)
-    with pytest.raises(work.HintsUnavailable):
+    with pytest.raises(errors.HintsUnavailable):
         work.response_hint_reveal(response_id=answers(submission)[0].pk, student=student)
     assert answers(submission)[0].hints_used == 0
 
@@ -348,7 +350,7 @@ def test_evidence_span_is_trimmed_of_surrounding_whitespace(submission, student,
 
 @pytest.mark.parametrize(("start", "end"), [(5, 6), (3, 3), (8, 2), (0, 999)])
 def test_blank_empty_reversed_or_overlong_spans_are_refused(submission, student, passage, start, end):
-    with pytest.raises(work.EvidenceRejected):
+    with pytest.raises(errors.EvidenceRejected):
         work.evidence_add(
             response_id=answers(submission)[1].pk,
             student=student,
@@ -361,7 +363,7 @@ def test_blank_empty_reversed_or_overlong_spans_are_refused(submission, student,
 
 def test_a_passage_from_another_exercise_is_refused(submission, student):
     stranger = factories.make_source().passages.first()
-    with pytest.raises(work.EvidenceRejected):
+    with pytest.raises(errors.EvidenceRejected):
         work.evidence_add(
             response_id=answers(submission)[1].pk, student=student, passage_id=stranger.pk, start=0, end=5
         )
@@ -405,9 +407,9 @@ def test_evidence_is_frozen_after_submitting(submission, student, passage):
         response_id=response.pk, student=student, passage_id=passage.pk, start=0, end=5
     )
     work.submission_submit(submission=submission)
-    with pytest.raises(work.WorkClosed):
+    with pytest.raises(errors.WorkClosed):
         work.evidence_add(response_id=response.pk, student=student, passage_id=passage.pk, start=6, end=13)
-    with pytest.raises(work.WorkClosed):
+    with pytest.raises(errors.WorkClosed):
         work.evidence_remove(evidence_id=evidence.pk, response_id=response.pk, student=student)
     assert Evidence.objects.count() == 1
 
@@ -446,7 +448,7 @@ def test_a_returned_submission_stays_returned_when_submitted_again(submission):
 
 def test_sentences_split_at_full_stops_but_not_after_a_list_number():
     text = "1. Acceptance of the program. Second one! Third?\nA new line… and more"
-    sentences = work.passage_sentences(text)
+    sentences = heuristics.passage_sentences(text)
     assert [s.text for s in sentences] == [
         "1. Acceptance of the program.",
         "Second one!",
@@ -461,7 +463,9 @@ def test_self_check_gives_advice_from_the_answers(assignment, student):
     source = assignment.exercise.sources.first()
     source.author = "Leon Trotsky"
     source.save()
-    ws = work.workspace_load(assignment=work.assignments_visible_to(student).get(), student=student)
+    ws = work_reads.workspace_load(
+        assignment=work_reads.assignments_visible_to(student).get(), student=student
+    )
     messages = [check.message for check in ws.self_check if not check.ok]
     assert "Not answered yet: question 1, 2, 3." in messages
     assert "No quotation attached to question 2, 3." in messages
@@ -471,7 +475,9 @@ def test_self_check_gives_advice_from_the_answers(assignment, student):
     work.response_save(
         response_id=origin.pk, student=student, text="Trotsky spoke in November", base_version=0
     )
-    ws = work.workspace_load(assignment=work.assignments_visible_to(student).get(), student=student)
+    ws = work_reads.workspace_load(
+        assignment=work_reads.assignments_visible_to(student).get(), student=student
+    )
     assert ws.self_check[-1].ok
     assert ws.self_check[-1].message == "Question 1 says who produced the source and when."
 
@@ -479,12 +485,12 @@ def test_self_check_gives_advice_from_the_answers(assignment, student):
 def test_origin_check_asks_for_when_if_only_who_is_given(assignment, student):
     source = assignment.exercise.sources.first()
     items = [
-        work.QuestionItem(
+        work_reads.QuestionItem(
             question=assignment.exercise.questions.first(), response=Response(text="By Author"), chips=[]
         )
     ]
     source.author = "An Author"
-    checks = work.submission_self_check(items=items, sources=[source])
+    checks = heuristics.submission_self_check(items=items, sources=[source])
     assert checks[-1].message == "Question 1 names who produced the source but not when (a year or a month)."
 
 
@@ -505,7 +511,7 @@ def test_assignment_rows_show_status_due_date_and_progress_in_one_query(
     factories.make_submission(assignment=later, student=student, status=Submission.Status.SUBMITTED)
 
     with django_assert_num_queries(1):
-        rows = work.assignment_rows_for_student(student=student, now=now)
+        rows = work_reads.assignment_rows_for_student(student=student, now=now)
 
     assert [row.assignment for row in rows] == [overdue, sooner, extended, later, undated]
     by_assignment = {row.assignment: row for row in rows}

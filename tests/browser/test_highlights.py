@@ -5,8 +5,8 @@ text unchanged, and selecting more text afterwards still cites the right words."
 import pytest
 from playwright.sync_api import expect
 
+from analysis.classwork import services as work
 from analysis.models import Evidence, Response
-from analysis.services import work
 from tests import factories
 from tests.browser.conftest import login
 from tests.browser.test_student import open_workspace, passage_ids, select_with_mouse, world  # noqa: F401

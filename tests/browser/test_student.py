@@ -8,8 +8,8 @@ import pytest
 from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
+from analysis.classwork import services as work
 from analysis.models import Evidence, GlossaryTerm, Response, Stage, Submission
-from analysis.services import work
 from tests import factories
 from tests.browser.conftest import assert_no_serious_axe_violations, login
 

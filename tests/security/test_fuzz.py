@@ -27,7 +27,7 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from accounts.models import Classroom, Enrollment, User
-from analysis.forms_teacher import COMMENT_MAX_CHARS
+from analysis.marking.forms import COMMENT_MAX_CHARS
 from analysis.models import Assignment, CommentBankEntry, Mark, Response, Submission
 from config.limits import body_limit
 from tests.security.conftest import PASSWORD, client_for, fuzz_settings, log_secrets, rolled_back

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from analysis.library.packs import UnknownSlugs, pack_export
 from analysis.models import Exercise, MarkScheme, Source
-from analysis.services.packs import UnknownSlugs, pack_export
 
 
 class Command(BaseCommand):

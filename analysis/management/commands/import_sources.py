@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.services.packs import PackError, PackInvalid, pack_import_path
+from analysis.library.packs import PackError, PackInvalid, pack_import_path
 
 PACK_SUFFIXES = (".yaml", ".yml")
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from analysis.services.privacy import drafts_purge
+from analysis.classwork.privacy import drafts_purge
 
 
 class Command(BaseCommand):

@@ -17,14 +17,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.decorators import teacher_required
 from accounts.models import User
-from analysis.forms_teacher import AssignmentForm, ExtensionForm, ReleaseForm
+from analysis.marking import anonymity, charts, export
+from analysis.marking import selectors as marking_reads
+from analysis.marking import services as marking
+from analysis.marking.selectors import CellState
+from analysis.marking.services import MARKABLE_STATUSES
+from analysis.marking.views import cited, marking_responses
 from analysis.models import Exercise, Extension, Response, Submission
-from analysis.services import classes as class_services
-from analysis.services import marking
-from analysis.services.marking import MARKABLE_STATUSES, CellState
-from analysis.views.teach import scope
-from analysis.views.teach.marking import cited, marking_responses
-from analysis.views.teach.scope import HtmxHttpRequest
+from analysis.teaching import scope
+from analysis.teaching import services as teaching_services
+from analysis.teaching.forms import AssignmentForm, ExtensionForm, ReleaseForm
+from analysis.teaching.scope import HtmxHttpRequest
 
 # The grid refreshes every 10 s. Every refresh counts as activity for the idle-session limit,
 # so after half an hour without the teacher touching the page it stops and offers a button.
@@ -122,7 +125,7 @@ def assignment_edit(request, pk):
 def assignment_unassign(request, pk):
     assignment = scope.assignment(request, pk, current=True)
     if request.method == "POST":
-        outcome = class_services.assignment_unassign(assignment=assignment, by=request.user)
+        outcome = teaching_services.assignment_unassign(assignment=assignment, by=request.user)
         if outcome == "archived":
             messages.success(
                 request,
@@ -151,7 +154,7 @@ def assignment_unassign(request, pk):
 @require_POST
 def assignment_restore(request, pk):
     assignment = scope.assignment(request, pk)
-    class_services.assignment_restore(assignment=assignment, by=request.user)
+    teaching_services.assignment_restore(assignment=assignment, by=request.user)
     messages.success(request, _("The assignment is set again; students can see it."))
     return redirect("teach:assignment-progress", assignment.pk)
 
@@ -166,7 +169,7 @@ def assignment_extensions(request, pk):
     form = ExtensionForm(request.POST or None, students=students)
     if form.is_valid():
         try:
-            class_services.extension_set(
+            teaching_services.extension_set(
                 assignment=assignment,
                 student=form.cleaned_data["student"],
                 due_at=form.cleaned_data["due_at"],
@@ -199,7 +202,7 @@ def extension_delete(request, pk, extension_id):
         assignment=assignment,
         pk=extension_id,
     )
-    class_services.extension_remove(extension=extension, by=request.user)
+    teaching_services.extension_remove(extension=extension, by=request.user)
     messages.success(request, _("Extension removed for %(name)s.") % {"name": extension.student.display_name})
     return redirect("teach:assignment-extensions", assignment.pk)
 
@@ -212,7 +215,7 @@ def extension_delete(request, pk, extension_id):
 def assignment_progress(request: HtmxHttpRequest, pk):
     assignment = scope.assignment(request, pk)
     questions = scope.questions(assignment)
-    rows = marking.progress_grid(assignment, questions)
+    rows = marking_reads.progress_grid(assignment, questions)
     counts = {"not-started": 0, "in-progress": 0, "submitted": 0, "returned": 0}
     for row in rows:
         counts[row.status] += 1
@@ -264,9 +267,9 @@ def assignment_release(request, pk):
             % {"count": len(result.released)},
         )
     if result.not_ready:
-        numbers = marking.anonymous_numbers(assignment)
+        numbers = anonymity.anonymous_numbers(assignment)
         names = [
-            marking.anonymous_label(numbers.get(s.pk, 0))
+            anonymity.anonymous_label(numbers.get(s.pk, 0))
             if assignment.anonymous_marking
             else s.student.display_name
             for s in result.not_ready
@@ -290,8 +293,8 @@ def assignment_release(request, pk):
 def submission_reopen(request, pk, submission_id):
     assignment = scope.assignment(request, pk)
     submission = scope.submission(request, assignment, submission_id)
-    numbers = marking.anonymous_numbers(assignment)
-    name = marking.student_label(assignment, submission, numbers)
+    numbers = anonymity.anonymous_numbers(assignment)
+    name = anonymity.student_label(assignment, submission, numbers)
     try:
         marking.submission_reopen(submission=submission, by=request.user)
     except ValidationError as error:
@@ -310,7 +313,7 @@ def submission_print(request, pk, submission_id):
     """A clean, printable copy of one student's marked work and feedback."""
     assignment = scope.assignment(request, pk)
     submission = scope.submission(request, assignment, submission_id)
-    numbers = marking.anonymous_numbers(assignment)
+    numbers = anonymity.anonymous_numbers(assignment)
     responses = list(
         marking_responses(Response.objects.filter(submission=submission)).order_by(
             "question__position", "question_id"
@@ -320,7 +323,7 @@ def submission_print(request, pk, submission_id):
     context = {
         "assignment": assignment,
         "submission": submission,
-        "student_name": marking.student_label(assignment, submission, numbers),
+        "student_name": anonymity.student_label(assignment, submission, numbers),
         "responses": [(r, cited(r)) for r in responses],
         "total": sum(m.marks for m in marks),
         "out_of": sum(r.question.max_marks for r in responses),
@@ -335,7 +338,7 @@ def submission_print(request, pk, submission_id):
 @require_GET
 def assignment_export(request, pk):
     assignment = scope.assignment(request, pk)
-    header, rows = marking.export_table(assignment, scope.questions(assignment))
+    header, rows = export.export_table(assignment, scope.questions(assignment))
     buffer = io.StringIO()
     buffer.write("\ufeff")  # a byte-order mark, so spreadsheet programs read UTF-8
     writer = csv.writer(buffer)
@@ -357,7 +360,7 @@ def assignment_insight(request, pk):
     focus = None
     if (question_id := scope.query_id(request, "question")) is not None:
         focus = next((q for q in questions if q.pk == question_id), None)
-    heat = marking.evidence_heat(assignment, focus)
+    heat = marking_reads.evidence_heat(assignment, focus)
     students = Submission.objects.filter(assignment=assignment).count()
     sources = scope.exercise_sources(assignment.exercise)
     all_passages = [p.pk for source in sources for p in source.passages.all()]
@@ -365,16 +368,16 @@ def assignment_insight(request, pk):
     context = {
         "assignment": assignment,
         "questions": questions,
-        "insights": marking.level_distributions(assignment, questions),
+        "insights": marking_reads.level_distributions(assignment, questions),
         "focus": focus,
         "sources": sources,
         "heat": heat,
-        "heat_levels": {pk: marking.heat_level(count, students) for pk, count in heat.items()},
+        "heat_levels": {pk: charts.heat_level(count, students) for pk, count in heat.items()},
         "students": students,
         "chart": {
-            "label_width": marking.CHART_LABEL_WIDTH,
-            "bar_height": marking.CHART_BAR_HEIGHT,
-            "width": marking.CHART_LABEL_WIDTH + marking.CHART_BAR_SPACE + 60,
+            "label_width": charts.CHART_LABEL_WIDTH,
+            "bar_height": charts.CHART_BAR_HEIGHT,
+            "width": charts.CHART_LABEL_WIDTH + charts.CHART_BAR_SPACE + 60,
         },
     }
     return render(request, "analysis/assignment_insight.html", context)

@@ -9,7 +9,7 @@ browser from a small JSON list of spans (``workspace.js``), and re-renders a pas
 highlights on the server when evidence is attached or removed.
 
 The cache key carries the source's ``updated_at``, which changes whenever the source, one of
-its passages or one of its glossary terms is saved or deleted (``analysis.signals``), so a
+its passages or one of its glossary terms is saved or deleted (``analysis.library.signals``), so a
 stale panel is never shown: an edited source simply renders once more under a new key.
 ``PANEL_FORMAT`` is bumped when the panel's markup changes, for the same reason across deploys.
 """
@@ -20,8 +20,8 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from analysis.classwork.heuristics import passage_sentences
 from analysis.models import Source
-from analysis.services.work import passage_sentences
 
 PANEL_FORMAT = 1
 PANEL_TIMEOUT = 7 * 24 * 60 * 60  # seconds; a new version gets a new key anyway

@@ -15,12 +15,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.decorators import teacher_required
-from analysis.forms_teacher import CommentBankEntryForm, MarkForm, OverallCommentForm
+from analysis.marking import anonymity
+from analysis.marking import services as marking
+from analysis.marking.forms import CommentBankEntryForm, MarkForm, OverallCommentForm
+from analysis.marking.services import MARKABLE_STATUSES
 from analysis.models import CommentBankEntry, Evidence, MarkChange, Question, Response, Submission
-from analysis.services import marking
-from analysis.services.marking import MARKABLE_STATUSES
-from analysis.views.teach import scope
-from analysis.views.teach.scope import HtmxHttpRequest
+from analysis.teaching import scope
+from analysis.teaching.scope import HtmxHttpRequest
 
 # --- Marking ---------------------------------------------------------------------------------------
 
@@ -68,8 +69,8 @@ def cited(response) -> list:
 
 def _build_item(request, assignment, response, *, levels, bank, numbers, heading, bound=None) -> MarkingItem:
     submission = response.submission
-    hidden = marking.hides_name(assignment, submission)
-    name = marking.student_label(assignment, submission, numbers)
+    hidden = anonymity.hides_name(assignment, submission)
+    name = anonymity.student_label(assignment, submission, numbers)
     form = None
     if submission.status in MARKABLE_STATUSES:
         form = (
@@ -198,7 +199,7 @@ def submission_mark(request: HtmxHttpRequest, pk, submission_id):
     submission = scope.submission(request, assignment, submission_id)
     questions = scope.questions(assignment)
     levels = _levels_by_question(questions)
-    numbers = marking.anonymous_numbers(assignment)
+    numbers = anonymity.anonymous_numbers(assignment)
     responses = Response.objects.filter(submission=submission).order_by("question__position", "question_id")
     page_url = reverse("teach:submission-mark", args=[assignment.pk, submission.pk])
 
@@ -252,12 +253,12 @@ def submission_mark(request: HtmxHttpRequest, pk, submission_id):
         items.append(item)
         for evidence in response.evidence.all():
             evidence_by_passage.setdefault(evidence.passage_id, []).append(evidence)
-    hidden = marking.hides_name(assignment, submission)
+    hidden = anonymity.hides_name(assignment, submission)
     total = sum(item.response.mark.marks for item in items if hasattr(item.response, "mark"))
     context = {
         "assignment": assignment,
         "submission": submission,
-        "student_name": marking.student_label(assignment, submission, numbers),
+        "student_name": anonymity.student_label(assignment, submission, numbers),
         "hidden": hidden,
         "items": items,
         "questions": questions,
@@ -317,7 +318,7 @@ def question_mark(request: HtmxHttpRequest, pk, question_id):
     if question is None:
         raise Http404
     levels = list(question.mark_scheme.levels.all()) if question.mark_scheme_id else []
-    numbers = marking.anonymous_numbers(assignment)
+    numbers = anonymity.anonymous_numbers(assignment)
     responses = Response.objects.filter(
         question=question, submission__assignment=assignment, submission__status__in=MARKABLE_STATUSES
     ).order_by(*[f"submission__{key}" for key in _marking_order(assignment)])
@@ -328,7 +329,7 @@ def question_mark(request: HtmxHttpRequest, pk, question_id):
     next_url = reverse("teach:question-mark", args=[assignment.pk, next_question.pk]) if next_question else ""
 
     def heading_for(response):
-        return marking.student_label(assignment, response.submission, numbers)
+        return anonymity.student_label(assignment, response.submission, numbers)
 
     bound = None
     if request.method == "POST":

@@ -1,5 +1,5 @@
 """Forms that parse the student workspace's POSTs. They only check shapes (an integer
-version, integer offsets); the rules live in ``analysis.services.work``."""
+version, integer offsets); the rules live in ``analysis.classwork.services``."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _

@@ -2,7 +2,7 @@
 submit and feedback.
 
 Thin views: they fetch what the student may see (``assignments_visible_to`` → 404 otherwise),
-call a service in ``analysis.services.work`` and choose the response. The workspace's
+call a service in ``analysis.classwork.services`` and choose the response. The workspace's
 endpoints answer htmx/fetch requests (``HX-Request: true``) with fragments or JSON, and plain
 form posts (no JavaScript) with a redirect back to the question.
 """
@@ -24,10 +24,11 @@ from django_htmx.middleware import HtmxDetails
 from django_ratelimit.core import get_usage
 
 from accounts.decorators import student_required
-from analysis import panels
-from analysis.forms_student import AnswerSaveForm, EvidenceForm, form_error_message
+from analysis.classwork import errors, panels, privacy
+from analysis.classwork import selectors as work_reads
+from analysis.classwork import services as work
+from analysis.classwork.forms import AnswerSaveForm, EvidenceForm, form_error_message
 from analysis.models import Evidence, Response, Submission
-from analysis.services import privacy, work
 from config.logging import log_refused
 
 WORKSPACE = "analysis/assignment_workspace.html"
@@ -53,7 +54,7 @@ def _plain(message: str, status: int):
 @student_required
 @require_GET
 def assignment_list(request: HtmxHttpRequest):
-    rows = work.assignment_rows_for_student(student=request.user)
+    rows = work_reads.assignment_rows_for_student(student=request.user)
     template = "analysis/assignment_list.html"
     if request.htmx:
         template += "#assignment-rows"
@@ -65,10 +66,10 @@ def assignment_list(request: HtmxHttpRequest):
 def workspace(request: HtmxHttpRequest, assignment_id: int):
     """The sources beside the staged questions. An htmx GET returns only the self-check (the
     review stage refreshes it after the last autosave)."""
-    assignment = get_object_or_404(work.workspace_assignments(request.user), pk=assignment_id)
+    assignment = get_object_or_404(work_reads.workspace_assignments(request.user), pk=assignment_id)
     if not assignment.is_open():
         return render(request, WORKSPACE, {"assignment": assignment, "not_open": True})
-    ws = work.workspace_load(assignment=assignment, student=request.user)
+    ws = work_reads.workspace_load(assignment=assignment, student=request.user)
     context = {"assignment": assignment, "ws": ws}
     if request.htmx:
         return render(request, WORKSPACE + "#self-check", context)
@@ -118,12 +119,12 @@ def _js_messages() -> dict:
 def feedback(request: HtmxHttpRequest, assignment_id: int):
     """Marks and comments once the teacher has returned the work; before that, a friendly
     "not returned yet" page (200). Indicative content is never in the context."""
-    assignment = get_object_or_404(work.assignments_visible_to(request.user), pk=assignment_id)
-    submission = work.submission_for_student(assignment=assignment, student=request.user)
+    assignment = get_object_or_404(work_reads.assignments_visible_to(request.user), pk=assignment_id)
+    submission = work_reads.submission_for_student(assignment=assignment, student=request.user)
     context = {"assignment": assignment, "submission": submission}
     if submission is not None and submission.status == Submission.Status.RETURNED:
         submission.assignment = assignment
-        items, total, maximum = work.feedback_load(submission=submission)
+        items, total, maximum = work_reads.feedback_load(submission=submission)
         context.update(items=items, total=total, maximum=maximum, returned=True)
     template = "analysis/submission_feedback.html"
     if request.htmx:
@@ -208,7 +209,7 @@ def response_save(request: HtmxHttpRequest, assignment_id: int, response_id: int
     try:
         if not form.is_valid():
             _own_response_or_404(request, assignment_id, response_id)
-            raise work.AnswerRejected(form_error_message(form))
+            raise errors.AnswerRejected(form_error_message(form))
         saved = work.response_save(
             response_id=response_id,
             student=request.user,
@@ -218,7 +219,7 @@ def response_save(request: HtmxHttpRequest, assignment_id: int, response_id: int
         )
     except Response.DoesNotExist as missing:
         raise Http404 from missing
-    except work.VersionConflict as conflict:
+    except errors.VersionConflict as conflict:
         payload = {
             "error": "conflict",
             "message": conflict.message,
@@ -227,9 +228,9 @@ def response_save(request: HtmxHttpRequest, assignment_id: int, response_id: int
             "saved_at_display": _clock(conflict.updated_at),
         }
         return _save_problem(request, assignment_id, payload, status=409)
-    except work.WorkClosed as closed:
+    except errors.WorkClosed as closed:
         return _save_problem(request, assignment_id, {"error": closed.reason, "message": closed.message}, 409)
-    except work.AnswerRejected as rejected:
+    except errors.AnswerRejected as rejected:
         return _save_problem(request, assignment_id, {"error": "invalid", "message": rejected.message}, 422)
 
     if request.htmx:
@@ -278,15 +279,17 @@ def _evidence_reply(request, *, evidence: Evidence, message: str):
     if not request.htmx:
         messages.success(request, message)
         return redirect(_workspace_url(assignment_id, f"response-{answer.pk}"))
-    letters = work.exercise_source_letters(answer.submission.assignment.exercise_id)
+    letters = work_reads.exercise_source_letters(answer.submission.assignment.exercise_id)
     context = {
         "assignment_id": assignment_id,
         "response_id": answer.pk,
-        "chips": work.response_chips(response=answer, letters=letters),
+        "chips": work_reads.response_chips(response=answer, letters=letters),
         "editable": True,
         "number": answer.question.number,
         "passage": evidence.passage,
-        "highlights": work.passage_highlights(submission_id=answer.submission_id, passage=evidence.passage),
+        "highlights": work_reads.passage_highlights(
+            submission_id=answer.submission_id, passage=evidence.passage
+        ),
         "glossary": list(evidence.passage.source.glossary.all()),
     }
     reply = render(request, WORKSPACE + "#evidence-update", context)
@@ -302,7 +305,7 @@ def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int)
     try:
         if not form.is_valid():
             _own_response_or_404(request, assignment_id, response_id)
-            raise work.EvidenceRejected(_("That selection could not be read. Select the words again."))
+            raise errors.EvidenceRejected(_("That selection could not be read. Select the words again."))
         evidence, created = work.evidence_add(
             response_id=response_id,
             student=request.user,
@@ -313,9 +316,9 @@ def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int)
         )
     except Response.DoesNotExist as missing:
         raise Http404 from missing
-    except work.WorkClosed as closed:
+    except errors.WorkClosed as closed:
         return _refused(request, assignment_id, closed.message, 409)
-    except work.EvidenceRejected as rejected:
+    except errors.EvidenceRejected as rejected:
         return _refused(request, assignment_id, rejected.message, 422)
     number = evidence.response.question.number
     if created:
@@ -338,7 +341,7 @@ def evidence_delete(request: HtmxHttpRequest, assignment_id: int, response_id: i
         )
     except (Response.DoesNotExist, Evidence.DoesNotExist) as missing:
         raise Http404 from missing
-    except work.WorkClosed as closed:
+    except errors.WorkClosed as closed:
         # Someone else's quotation is not there for this pupil, closed work or not.
         if not Evidence.objects.filter(
             pk=evidence_id, response_id=response_id, response__submission__student=request.user
@@ -358,13 +361,13 @@ def hint(request: HtmxHttpRequest, assignment_id: int, response_id: int):
         response_obj = work.response_hint_reveal(
             response_id=response_id, student=request.user, assignment_id=assignment_id
         )
-    except (Response.DoesNotExist, work.HintsUnavailable) as missing:
+    except (Response.DoesNotExist, errors.HintsUnavailable) as missing:
         raise Http404 from missing
-    except work.WorkClosed as closed:
+    except errors.WorkClosed as closed:
         return _refused(request, assignment_id, closed.message, 409)
     if not request.htmx:
         return redirect(_workspace_url(assignment_id, f"response-{response_id}"))
-    item = work.QuestionItem(question=response_obj.question, response=response_obj, chips=[])
+    item = work_reads.QuestionItem(question=response_obj.question, response=response_obj, chips=[])
     context = {"item": item, "assignment_id": assignment_id, "hints_enabled": True, "editable": True}
     return render(request, WORKSPACE + "#hint-list", context)
 
@@ -388,10 +391,10 @@ def submit(request: HtmxHttpRequest, assignment_id: int):
         except Response.DoesNotExist:
             # Not started yet (submitting from a page that never opened the workspace), or not
             # an assignment this student can see: that one is a 404.
-            assignment = get_object_or_404(work.assignments_visible_to(request.user), pk=assignment_id)
+            assignment = get_object_or_404(work_reads.assignments_visible_to(request.user), pk=assignment_id)
             submission = work.submission_start(assignment=assignment, student=request.user)
             work.submission_submit(submission=submission)
-    except work.WorkClosed as closed:
+    except errors.WorkClosed as closed:
         if closed.reason != "submitted":
             return _refused(request, assignment_id, closed.message, 409)
     url = _workspace_url(assignment_id, "receipt")

@@ -1,7 +1,7 @@
 """Keep ``Source.updated_at`` moving whenever anything shown in a source panel changes.
 
 The workspace caches each source's rendered panel under its ``updated_at``
-(``analysis.panels``). Saving the source itself bumps it (``auto_now``); these receivers bump it
+(``analysis.classwork.panels``). Saving the source itself bumps it (``auto_now``); these receivers bump it
 when one of its passages or glossary terms is saved or deleted, however that happens (the admin's
 inlines, a source-pack import, the shell).
 """

@@ -1,57 +1,17 @@
-"""Teachers' dashboard and classes: create, rename, archive, join codes, roster and
+"""Classes: create, rename, archive, join codes, roster and
 removing a student. Teachers only (``@teacher_required``), their own classes only."""
-
-from datetime import timedelta
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.classes import services as class_services
+from accounts.classes.forms import ClassroomForm, RosterUploadForm
 from accounts.decorators import teacher_required
 from accounts.models import Classroom, Enrollment
-from analysis.forms_teacher import ClassroomForm, RosterUploadForm
 from analysis.models import Assignment, Submission
-from analysis.services import classes as class_services
-from analysis.views.teach import scope
-from analysis.views.teach.scope import HtmxHttpRequest
-
-DUE_SOON_DAYS = 7
-
-
-# --- Dashboard -----------------------------------------------------------------------
-
-
-@teacher_required
-@require_GET
-def dashboard(request: HtmxHttpRequest):
-    user = request.user
-    classes = list(Classroom.objects.taught_by(user).active().with_student_counts().order_by("name"))
-    archived_classes = Classroom.objects.taught_by(user).filter(archived_at__isnull=False).order_by("name")
-    assignments = list(
-        Assignment.objects.for_teacher(user)
-        .filter(classroom__archived_at__isnull=True)
-        .select_related("exercise", "classroom")
-        .with_progress_counts()
-        .order_by("due_at", "pk")
-    )
-    now = timezone.now()
-    due_soon = [a for a in assignments if a.due_at and now <= a.due_at <= now + timedelta(days=DUE_SOON_DAYS)]
-    context = {
-        "classes": classes,
-        "archived_classes": archived_classes,
-        "assignments": assignments,
-        "due_soon": due_soon,
-        "to_mark_total": sum(a.to_mark_count for a in assignments),
-        "unassigned": Assignment.objects.taught_by(user)
-        .filter(archived_at__isnull=False)
-        .select_related("exercise", "classroom")
-        .order_by("-archived_at")[:20],
-        "due_soon_days": DUE_SOON_DAYS,
-    }
-    return render(request, "analysis/teacher_dashboard.html", context)
-
+from analysis.teaching import scope
 
 # --- Classes ---------------------------------------------------------------------------
 
@@ -68,7 +28,7 @@ def class_create(request):
             % {"name": classroom.name, "code": classroom.join_code},
         )
         return redirect("teach:class-detail", classroom.pk)
-    return render(request, "analysis/classroom_form.html", {"form": form})
+    return render(request, "accounts/classroom_form.html", {"form": form})
 
 
 def _class_context(request, classroom, **extra):
@@ -97,7 +57,7 @@ def _class_context(request, classroom, **extra):
 @require_GET
 def class_detail(request, pk):
     classroom = scope.classroom(request, pk)
-    return render(request, "analysis/classroom_detail.html", _class_context(request, classroom))
+    return render(request, "accounts/classroom_detail.html", _class_context(request, classroom))
 
 
 @teacher_required
@@ -107,7 +67,7 @@ def class_rename(request, pk):
     form = ClassroomForm(request.POST, instance=Classroom.objects.get(pk=classroom.pk), prefix="rename")
     if not form.is_valid():
         return render(
-            request, "analysis/classroom_detail.html", _class_context(request, classroom, rename_form=form)
+            request, "accounts/classroom_detail.html", _class_context(request, classroom, rename_form=form)
         )
     class_services.classroom_rename(classroom=classroom, name=form.cleaned_data["name"], by=request.user)
     messages.success(request, _("Class renamed to “%(name)s”.") % {"name": classroom.name})
@@ -172,7 +132,7 @@ def class_student_remove(request, pk, student_id):
     work_count = Submission.objects.filter(student=student, assignment__classroom=classroom).count()
     return render(
         request,
-        "analysis/enrollment_confirm_remove.html",
+        "accounts/enrollment_confirm_remove.html",
         {"classroom": classroom, "student": student, "work_count": work_count},
     )
 
@@ -193,11 +153,11 @@ def class_roster_upload(request, pk):
         else:
             # The passwords exist only in this response: shown once, never stored in clear.
             return render(
-                request, "analysis/classroom_roster_result.html", {"classroom": classroom, "created": created}
+                request, "accounts/classroom_roster_result.html", {"classroom": classroom, "created": created}
             )
     return render(
         request,
-        "analysis/classroom_roster_upload.html",
+        "accounts/classroom_roster_upload.html",
         {
             "classroom": classroom,
             "form": form,

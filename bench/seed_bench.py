@@ -414,3 +414,18 @@ class Command(BaseCommand):
             f"(pupils); password {PASSWORD!r}."
         )
         self.stdout.write(f"seed_bench took {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    # Run as a script (``python bench/seed_bench.py --force``): benchmark-only code stays out of
+    # the product app, so it is not a management command.
+    import os
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    call_command(Command(), *sys.argv[1:])

@@ -1,8 +1,5 @@
-"""Teachers' class management: classes and their rosters, assignments and extensions.
-
-Every function takes keyword-only arguments, validates before it writes and runs
-in one transaction, so a failure leaves nothing half done.
-"""
+"""Classes: create, rename, archive, join codes, removing a pupil, roster upload.
+Every function checks that ``by`` teaches the class."""
 
 import csv
 import io
@@ -19,7 +16,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Classroom, Enrollment, User
-from analysis.models import Assignment, Extension
 
 # Each new account's password is hashed with Django's PBKDF2 (1.5 M rounds, ~0.5 s of one core on
 # the 2-core reference machine), so a roster costs about rows × 0.5 s ÷ cores: 60 rows take ~16 s
@@ -308,54 +304,3 @@ def roster_import(*, classroom: Classroom, data: bytes, by) -> list[NewStudent]:
             [RosterProblem(None, _("A username was taken while importing; nothing was added. Try again."))]
         ) from error
     return created
-
-
-# --- Assignments -----------------------------------------------------------------
-
-
-@transaction.atomic
-def assignment_unassign(*, assignment: Assignment, by) -> str:
-    """Withdraw an assignment from its class without losing work.
-
-    With no submissions at all the assignment is deleted (``"deleted"``); once any
-    student has started, it is archived instead (``"archived"``): students no longer
-    see it, and the teacher keeps every answer and mark.
-    """
-    _check_teaches(assignment.classroom, by)
-    if assignment.submissions.exists():
-        assignment.archived_at = timezone.now()
-        assignment.save(update_fields=["archived_at"])
-        return "archived"
-    assignment.delete()
-    return "deleted"
-
-
-@transaction.atomic
-def assignment_restore(*, assignment: Assignment, by) -> Assignment:
-    _check_teaches(assignment.classroom, by)
-    assignment.archived_at = None
-    assignment.save(update_fields=["archived_at"])
-    return assignment
-
-
-@transaction.atomic
-def extension_set(*, assignment: Assignment, student, due_at, by) -> Extension:
-    """Give one student a later due date (replacing any earlier extension)."""
-    _check_teaches(assignment.classroom, by)
-    if not Enrollment.objects.filter(classroom=assignment.classroom, student=student).exists():
-        raise ValidationError({"student": _("This student is not in the class.")})
-    if due_at <= assignment.opens_at:
-        raise ValidationError({"due_at": _("The extended date must be after the assignment opens.")})
-    extension = Extension.objects.filter(assignment=assignment, student=student).first() or Extension(
-        assignment=assignment, student=student
-    )
-    extension.due_at = due_at
-    extension.full_clean()
-    extension.save()
-    return extension
-
-
-@transaction.atomic
-def extension_remove(*, extension: Extension, by) -> None:
-    _check_teaches(extension.assignment.classroom, by)
-    extension.delete()

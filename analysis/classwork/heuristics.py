@@ -1,0 +1,125 @@
+"""Text heuristics of the workspace: splitting a passage into sentences (for keyboard
+citing) and the self-check a pupil sees before handing in."""
+
+import calendar
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.utils.dates import MONTHS
+from django.utils.translation import gettext as _
+
+from analysis.models import (
+    Source,
+    Stage,
+)
+
+if TYPE_CHECKING:
+    from analysis.classwork.selectors import QuestionItem
+
+
+@dataclass
+class Check:
+    ok: bool
+    message: str
+
+
+@dataclass
+class Sentence:
+    start: int
+    end: int
+    text: str
+
+
+def _origin_mentions_who_and_when(text: str, sources: list[Source]) -> tuple[bool, bool]:
+    lowered = text.lower()
+    names = set()
+    for source in sources:
+        for raw in (re.sub(r"\(.*?\)", " ", source.author), source.publication.split(",")[0]):
+            names.update(word.lower() for word in re.findall(r"[^\W\d_]{4,}", raw) if word[0].isupper())
+    words = set(re.findall(r"[^\W\d_]+", lowered))
+    who = bool(names & words)
+    months = {name.lower() for name in calendar.month_name if name} | {
+        str(name).lower() for name in MONTHS.values()
+    }
+    when = bool(re.search(r"\b(1\d{3}|20\d{2})\b", text)) or bool(months & words)
+    return who, when
+
+
+def submission_self_check(*, items: "list[QuestionItem]", sources: list[Source]) -> list[Check]:
+    """Advice before submitting, computed from the answers (never a gate): every question
+    answered; evidence cited where the question expects it; the origin answer names who
+    produced the source (a name from its author or publication) and when (a year or a month)."""
+    unanswered = [item.question.number for item in items if not item.answered]
+    uncited = [item.question.number for item in items if item.question.expects_evidence and not item.chips]
+    checks = [
+        Check(
+            ok=not unanswered,
+            message=_("Every question has an answer.")
+            if not unanswered
+            else _("Not answered yet: question %(numbers)s.") % {"numbers": ", ".join(map(str, unanswered))},
+        ),
+        Check(
+            ok=not uncited,
+            message=_("Every answer that needs evidence quotes the source.")
+            if not uncited
+            else _("No quotation attached to question %(numbers)s.")
+            % {"numbers": ", ".join(map(str, uncited))},
+        ),
+    ]
+    for item in items:
+        if item.question.stage != Stage.ORIGIN:
+            continue
+        about = [s for s in sources if item.question.source_id in (None, s.pk)]
+        who, when = _origin_mentions_who_and_when(item.response.text, about)
+        if who and when:
+            message = _("Question %(n)s says who produced the source and when.")
+        elif who:
+            message = _("Question %(n)s names who produced the source but not when (a year or a month).")
+        elif when:
+            message = _("Question %(n)s says when but does not name who produced the source.")
+        else:
+            message = _("Question %(n)s does not yet say who produced the source or when.")
+        checks.append(Check(ok=who and when, message=message % {"n": item.question.number}))
+    return checks
+
+
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’)\]]*(?=\s+|$)")
+
+
+def passage_sentences(text: str) -> list[Sentence]:
+    """Split a passage into sentences (start/end offsets into ``text``, whitespace trimmed), for
+    citing a sentence from the keyboard. A full stop after a bare number or a single capital
+    ("1.", "J.") does not end a sentence; a line break always does."""
+    spans = []
+    for line_start, line in _lines_with_offsets(text):
+        cursor = line_start
+        for match in _SENTENCE_END.finditer(line):
+            before = line[: match.start()].split()
+            token = before[-1] if before else ""
+            if re.fullmatch(r"\d+|[A-Z]", token):
+                continue
+            spans.append((cursor, line_start + match.end()))
+            cursor = line_start + match.end()
+        spans.append((cursor, line_start + len(line)))
+    sentences = []
+    for raw_start, raw_end in spans:
+        s, e = trim_span(text, raw_start, raw_end)
+        if s < e:
+            sentences.append(Sentence(start=s, end=e, text=text[s:e]))
+    return sentences
+
+
+def _lines_with_offsets(text: str):
+    offset = 0
+    for line in text.split("\n"):
+        yield offset, line
+        offset += len(line) + 1
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

@@ -1,0 +1,299 @@
+"""Pupils' classwork: assignments (an exercise set to a class), extensions, submissions,
+responses (answers) and the evidence cited in them."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from analysis.library.models import Exercise, Passage, Question
+
+# --- Classroom work ----------------------------------------------------------
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(archived_at__isnull=True)
+
+    def for_student(self, user):
+        """Open-or-upcoming assignments of the classes this student is enrolled in."""
+        if not user.is_authenticated or not user.is_student:
+            return self.none()
+        return self.current().filter(
+            classroom__enrollments__student=user, classroom__archived_at__isnull=True
+        )
+
+    def for_teacher(self, user):
+        """Assignments of the classes this teacher teaches."""
+        if not user.is_authenticated or not user.is_teacher:
+            return self.none()
+        return self.current().filter(classroom__teachers=user)
+
+    def taught_by(self, user):
+        """Every assignment of the classes this teacher teaches, unassigned ones included:
+        their work is kept, so the teacher can still open, mark and export it."""
+        if not user.is_authenticated or not user.is_teacher:
+            return self.none()
+        return self.filter(classroom__teachers=user)
+
+    def with_progress_counts(self):
+        """Annotate ``student_total`` (enrolled), ``submitted_count`` (handed in or returned),
+        ``to_mark_count`` (handed in with an answer still unmarked) and ``to_release_count``
+        (handed in, every answer marked). Subqueries, so no row multiplication and no
+        per-row queries however large the class."""
+        from accounts.models import Enrollment
+
+        def counted(queryset, key):
+            return Coalesce(
+                Subquery(queryset.order_by().values(key).annotate(n=Count("pk")).values("n")[:1]),
+                0,
+            )
+
+        unmarked = Response.objects.filter(submission=OuterRef("pk"), mark__isnull=True).exclude(text="")
+        handed_in = Submission.objects.filter(assignment=OuterRef("pk"), status=Submission.Status.SUBMITTED)
+        return self.annotate(
+            student_total=counted(Enrollment.objects.filter(classroom=OuterRef("classroom")), "classroom"),
+            submitted_count=counted(
+                Submission.objects.filter(
+                    assignment=OuterRef("pk"),
+                    status__in=[Submission.Status.SUBMITTED, Submission.Status.RETURNED],
+                ),
+                "assignment",
+            ),
+            to_mark_count=counted(handed_in.filter(Exists(unmarked)), "assignment"),
+            to_release_count=counted(handed_in.filter(~Exists(unmarked)), "assignment"),
+        )
+
+
+class Assignment(models.Model):
+    exercise = models.ForeignKey(
+        Exercise, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("exercise")
+    )
+    classroom = models.ForeignKey(
+        "accounts.Classroom",
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("class"),
+    )
+    opens_at = models.DateTimeField(_("opens"), default=timezone.now)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    hints_enabled = models.BooleanField(_("hints on"), default=True)
+    late_allowed = models.BooleanField(_("late work allowed"), default=True)
+    anonymous_marking = models.BooleanField(_("anonymous marking"), default=False)
+    release_model_answers = models.BooleanField(_("release model answers with marks"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assignments_created",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    archived_at = models.DateTimeField(_("unassigned"), null=True, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_at__isnull=True) | Q(due_at__gt=models.F("opens_at")),
+                name="assignment_due_after_open",
+            ),
+        ]
+        indexes = [models.Index(fields=["classroom", "archived_at"], name="assignment_class_idx")]
+
+    def __str__(self):
+        return f"{self.exercise.title} — {self.classroom.name}"
+
+    def is_open(self, now=None) -> bool:
+        return (now or timezone.now()) >= self.opens_at
+
+    def due_for(self, student) -> "timezone.datetime | None":
+        """The due date for one student, counting an extension if there is one."""
+        for extension in self.extensions.all():
+            if extension.student_id == student.pk:
+                return extension.due_at
+        return self.due_at
+
+    def accepts_work_from(self, student, now=None) -> bool:
+        now = now or timezone.now()
+        if not self.is_open(now):
+            return False
+        due = self.due_for(student)
+        return self.late_allowed or due is None or now <= due
+
+
+class Extension(models.Model):
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="extensions")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="extensions")
+    due_at = models.DateTimeField(_("extended to"))
+
+    class Meta:
+        verbose_name = _("extension")
+        verbose_name_plural = _("extensions")
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "student"], name="extension_one_per_student")
+        ]
+
+    def __str__(self):
+        return f"{self.student} until {self.due_at:%Y-%m-%d}"
+
+
+class SubmissionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Own work for a student; the classes they teach for a teacher; nothing else."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_teacher:
+            return self.filter(assignment__classroom__teachers=user)
+        return self.filter(student=user)
+
+    def with_answer_counts(self):
+        return self.annotate(answered_count=Count("responses", filter=~Q(responses__text=""), distinct=True))
+
+
+class Submission(models.Model):
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        SUBMITTED = "submitted", _("Submitted")
+        RETURNED = "returned", _("Returned")
+
+    assignment = models.ForeignKey(
+        Assignment,
+        on_delete=models.PROTECT,
+        related_name="submissions",
+        verbose_name=_("assignment"),
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="submissions",
+        verbose_name=_("student"),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
+    is_late = models.BooleanField(_("late"), default=False)
+    receipt_hash = models.CharField(_("receipt"), max_length=64, blank=True)
+    overall_comment = models.TextField(_("overall comment"), blank=True)
+
+    objects = SubmissionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["assignment", "student__last_name", "student__first_name", "student__username"]
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "student"], name="submission_one_per_student_per_assignment"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["in_progress", "submitted", "returned"]),
+                name="submission_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="in_progress") | Q(submitted_at__isnull=False),
+                name="submission_submitted_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["assignment", "status"], name="submission_status_idx")]
+
+    def __str__(self):
+        return f"{self.student} — {self.assignment}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.IN_PROGRESS
+
+    def compute_receipt_hash(self, responses) -> str:
+        digest = hashlib.sha256()
+        for response in sorted(responses, key=lambda r: r.question_id):
+            digest.update(f"{response.question_id}:{response.version}:".encode())
+            digest.update(response.text.encode())
+            digest.update(b"\x00")
+        return digest.hexdigest()
+
+
+class ResponseQuerySet(models.QuerySet):
+    def with_evidence(self):
+        return self.prefetch_related(
+            Prefetch("evidence", queryset=Evidence.objects.select_related("passage"))
+        )
+
+
+class Response(models.Model):
+    submission = models.ForeignKey(
+        Submission,
+        on_delete=models.CASCADE,
+        related_name="responses",
+        verbose_name=_("submission"),
+    )
+    question = models.ForeignKey(
+        Question, on_delete=models.PROTECT, related_name="responses", verbose_name=_("question")
+    )
+    text = models.TextField(_("answer"), blank=True)
+    version = models.PositiveIntegerField(
+        _("version"), default=0, help_text=_("Bumped on every save; a stale save is refused.")
+    )
+    hints_used = models.PositiveSmallIntegerField(_("hints used"), default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ResponseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["submission", "question__position"]
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "question"], name="response_one_per_question_per_submission"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.submission} — Q{self.question.number}"
+
+    @property
+    def is_answered(self) -> bool:
+        return bool(self.text.strip())
+
+
+class Evidence(models.Model):
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("response")
+    )
+    passage = models.ForeignKey(
+        Passage, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("passage")
+    )
+    start = models.PositiveIntegerField(_("start offset"))
+    end = models.PositiveIntegerField(_("end offset"))
+    quote = models.TextField(_("quoted text"))
+    created_at = models.DateTimeField(_("cited"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["response", "created_at", "pk"]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="evidence_span_not_empty"),
+            models.UniqueConstraint(
+                fields=["response", "passage", "start", "end"], name="evidence_cited_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"“{self.quote[:40]}”"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.passage_id and self.end > len(self.passage.text):
+            raise ValidationError({"end": _("The quotation runs past the end of the passage.")})

@@ -1,0 +1,266 @@
+"""The library: sources (with passages and glossary terms), mark schemes with their
+levels, and exercises with their questions. Loaded from source packs or the admin."""
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+SLUG_REGEX = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class SlugManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+# --- Library: sources, passages, glossary ----------------------------------
+
+
+class Source(models.Model):
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    author = models.CharField(_("author"), max_length=200)
+    date_text = models.CharField(
+        _("date"), max_length=100, help_text=_("As written, e.g. “26 October (8 November) 1917”.")
+    )
+    sort_date = models.DateField(_("sortable date"), null=True, blank=True)
+    publication = models.CharField(_("publication or occasion"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=100, help_text=_("Speech, newspaper report…"))
+    audience = models.CharField(_("audience"), max_length=300, blank=True)
+    provenance = models.TextField(_("provenance note"), blank=True)
+    context = models.TextField(_("context note"), blank=True)
+    citation = models.TextField(_("citation"), blank=True)
+    translation = models.TextField(_("translation note"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["sort_date", "title"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        constraints = [models.CheckConstraint(condition=Q(slug__regex=SLUG_REGEX), name="source_slug_format")]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("sources:source-detail", args=[self.slug])
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class Passage(models.Model):
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="passages", verbose_name=_("source")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    label = models.CharField(_("label"), max_length=100)
+    text = models.TextField(_("text"))
+
+    class Meta:
+        ordering = ["source", "position", "pk"]
+        verbose_name = _("passage")
+        verbose_name_plural = _("passages")
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="passage_text_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.source.title}: {self.label}"
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+
+class GlossaryTerm(models.Model):
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="glossary", verbose_name=_("source")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    term = models.CharField(_("term"), max_length=100)
+    definition = models.TextField(_("definition"))
+
+    class Meta:
+        ordering = ["source", "position"]
+        verbose_name = _("glossary term")
+        verbose_name_plural = _("glossary terms")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "term"], name="glossary_term_unique_per_source")
+        ]
+
+    def __str__(self):
+        return self.term
+
+
+# --- Mark schemes ------------------------------------------------------------
+
+
+class MarkScheme(models.Model):
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("mark scheme")
+        verbose_name_plural = _("mark schemes")
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    @property
+    def max_marks(self) -> int:
+        return max((level.max_marks for level in self.levels.all()), default=0)
+
+
+class Level(models.Model):
+    scheme = models.ForeignKey(
+        MarkScheme, on_delete=models.CASCADE, related_name="levels", verbose_name=_("mark scheme")
+    )
+    number = models.PositiveSmallIntegerField(_("level"))
+    min_marks = models.PositiveSmallIntegerField(_("lowest mark"))
+    max_marks = models.PositiveSmallIntegerField(_("highest mark"))
+    descriptor = models.TextField(_("descriptor"))
+
+    class Meta:
+        ordering = ["scheme", "number"]
+        verbose_name = _("level")
+        verbose_name_plural = _("levels")
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "number"], name="level_number_unique_per_scheme"),
+            models.CheckConstraint(
+                condition=Q(min_marks__lte=models.F("max_marks")), name="level_band_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return _("Level %(number)s (%(min)s–%(max)s)") % {
+            "number": self.number,
+            "min": self.min_marks,
+            "max": self.max_marks,
+        }
+
+    def contains(self, marks: int) -> bool:
+        return self.min_marks <= marks <= self.max_marks
+
+
+# --- Exercises and questions ------------------------------------------------
+
+
+class Exercise(models.Model):
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("summary"))
+    instructions = models.TextField(_("instructions"), blank=True)
+    sources = models.ManyToManyField(
+        Source, through="ExerciseSource", related_name="exercises", verbose_name=_("sources")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("exercise")
+        verbose_name_plural = _("exercises")
+
+    def __str__(self):
+        return self.title
+
+    def natural_key(self):
+        return (self.slug,)
+
+    @property
+    def total_marks(self) -> int:
+        return sum(q.max_marks for q in self.questions.all())
+
+
+class ExerciseSource(models.Model):
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="exercise_sources")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="exercise_links")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["exercise", "position"]
+        verbose_name = _("exercise source")
+        verbose_name_plural = _("exercise sources")
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "source"], name="exercise_source_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.exercise} / {self.source}"
+
+
+class Stage(models.TextChoices):
+    ORIGIN = "origin", _("Origin")
+    PURPOSE = "purpose", _("Purpose")
+    RELIABILITY = "reliability", _("Reliability")
+    CORROBORATION = "corroboration", _("Corroboration")
+
+
+STAGE_ORDER = {stage: index for index, stage in enumerate(Stage.values)}
+
+
+class Question(models.Model):
+    exercise = models.ForeignKey(
+        Exercise, on_delete=models.CASCADE, related_name="questions", verbose_name=_("exercise")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices)
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="questions",
+        verbose_name=_("source"),
+        help_text=_("Leave empty for a corroboration question across the exercise's sources."),
+    )
+    prompt = models.TextField(_("prompt"))
+    max_marks = models.PositiveSmallIntegerField(_("maximum marks"))
+    mark_scheme = models.ForeignKey(
+        MarkScheme,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="questions",
+        verbose_name=_("mark scheme"),
+    )
+    hints = models.JSONField(_("hints"), default=list, blank=True)
+    sentence_starters = models.JSONField(_("sentence starters"), default=list, blank=True)
+    indicative_content = models.TextField(_("indicative content"), blank=True, help_text=_("Teachers only."))
+    model_answer = models.TextField(
+        _("model answer"),
+        blank=True,
+        help_text=_("Shown to students only when the assignment releases it with marks."),
+    )
+
+    class Meta:
+        ordering = ["exercise", "position", "pk"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        constraints = [
+            models.CheckConstraint(condition=Q(max_marks__gte=1), name="question_max_marks_positive"),
+            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="question_stage_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.exercise.title} Q{self.number}: {self.get_stage_display()}"
+
+    @property
+    def number(self) -> int:
+        return self.position + 1
+
+    @property
+    def expects_evidence(self) -> bool:
+        """Origin answers rest on the origin card; every other stage should quote the text."""
+        return self.stage != Stage.ORIGIN

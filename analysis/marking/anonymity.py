@@ -1,0 +1,37 @@
+"""Anonymous marking: the stable "Student N" numbers and when a name is hidden."""
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+
+from analysis.models import Assignment, Submission
+
+if TYPE_CHECKING:
+    from analysis.marking.selectors import GridSubmission
+
+
+def anonymous_numbers(assignment: Assignment) -> dict[int, int]:
+    """Submission id → a stable number for "Student N" while marking blind: the order in
+    which students started (submissions are never deleted, so numbers never shift)."""
+    ids = Submission.objects.filter(assignment=assignment).order_by("pk").values_list("pk", flat=True)
+    return {pk: number for number, pk in enumerate(ids, start=1)}
+
+
+def hides_name(assignment: Assignment, submission: "Submission | GridSubmission | None") -> bool:
+    """Anonymous marking hides a student's name until that submission's marks are released."""
+    return bool(
+        assignment.anonymous_marking
+        and submission is not None
+        and submission.status != Submission.Status.RETURNED
+    )
+
+
+def anonymous_label(number: int) -> str:
+    return _("Student %(number)s") % {"number": number}
+
+
+def student_label(assignment, submission, numbers: dict) -> str:
+    """The name a teacher sees for this submission: "Student N" while anonymous marking hides it."""
+    if hides_name(assignment, submission):
+        return anonymous_label(numbers.get(submission.pk, 0))
+    return submission.student.display_name

@@ -1,0 +1,119 @@
+"""Teachers' forms for setting work: the assign form, extensions, release."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Classroom, User
+from analysis.models import Assignment, Exercise, Submission
+
+DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """``<input type="datetime-local">``: the browser's picker, read in the school's time zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=DATETIME_LOCAL_FORMAT)
+
+
+def _datetime_field(label, *, required=True, help_text=""):
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=DateTimeLocalInput(),
+        input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+    )
+
+
+class ExerciseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.title
+
+
+class ClassroomChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class AssignmentForm(forms.ModelForm):
+    """Set an exercise to one of the teacher's classes. Once students have started,
+    the exercise and class are fixed (their answers belong to that exercise)."""
+
+    exercise = ExerciseChoiceField(queryset=Exercise.objects.none(), label=_("Exercise"))
+    classroom = ClassroomChoiceField(queryset=Classroom.objects.none(), label=_("Class"))
+    opens_at = _datetime_field(_("Opens"), help_text=_("Students can start from this time."))
+    due_at = _datetime_field(_("Due"), required=False, help_text=_("Leave empty for no deadline."))
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "exercise",
+            "classroom",
+            "opens_at",
+            "due_at",
+            "hints_enabled",
+            "late_allowed",
+            "anonymous_marking",
+            "release_model_answers",
+        ]
+        help_texts = {
+            "hints_enabled": _(
+                "Students may reveal the question's hints; the grid shows how many they used."
+            ),
+            "late_allowed": _("Students may still hand in after the due date (marked late)."),
+            "anonymous_marking": _("Hide students' names while you mark, until you release their marks."),
+            "release_model_answers": _("Students see the model answers when their marks are released."),
+        }
+
+    def __init__(self, *args, teacher, has_work=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["exercise"].queryset = Exercise.objects.order_by("title")
+        self.fields["classroom"].queryset = Classroom.objects.taught_by(teacher).active().order_by("name")
+        if has_work:
+            for name in ("exercise", "classroom"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("Fixed: students have already started this assignment.")
+
+    def option_fields(self):
+        return [
+            self[name]
+            for name in ("hints_enabled", "late_allowed", "anonymous_marking", "release_model_answers")
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        opens_at, due_at = cleaned.get("opens_at"), cleaned.get("due_at")
+        if opens_at and due_at and due_at <= opens_at:
+            self.add_error("due_at", _("The due date must be after the opening date."))
+        return cleaned
+
+
+class ExtensionForm(forms.Form):
+    student = forms.ModelChoiceField(queryset=User.objects.none(), label=_("Student"))
+    due_at = _datetime_field(_("New due date"))
+
+    def __init__(self, *args, students, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["student"].queryset = students
+        self.fields["student"].label_from_instance = lambda user: f"{user.display_name} ({user.username})"
+
+
+class ReleaseForm(forms.Form):
+    submissions = forms.ModelMultipleChoiceField(
+        queryset=Submission.objects.none(), required=False, label=_("Students")
+    )
+    scope = forms.ChoiceField(choices=[("all", _("All")), ("selected", _("Selected"))], initial="all")
+
+    def __init__(self, *args, assignment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["submissions"].queryset = Submission.objects.filter(assignment=assignment)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("scope") == "selected" and not cleaned.get("submissions"):
+            raise ValidationError(_("Tick the students whose marks you want to release."))
+        return cleaned
