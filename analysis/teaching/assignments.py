@@ -1,13 +1,9 @@
 """Teachers' assignments: library previews, setting and editing work, extensions, the live
 progress grid, returning work, export and insight. Teachers only, their own classes only."""
 
-import csv
-import io
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -28,6 +24,7 @@ from analysis.teaching import scope
 from analysis.teaching import services as teaching_services
 from analysis.teaching.forms import AssignmentForm, ExtensionForm, ReleaseForm
 from analysis.teaching.scope import HtmxHttpRequest
+from config.spreadsheet import csv_response
 
 # The grid refreshes every 10 s. Every refresh counts as activity for the idle-session limit,
 # so after half an hour without the teacher touching the page it stops and offers a button.
@@ -339,17 +336,10 @@ def submission_print(request, pk, submission_id):
 def assignment_export(request, pk):
     assignment = scope.assignment(request, pk)
     header, rows = export.export_table(assignment, scope.questions(assignment))
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # a byte-order mark, so spreadsheet programs read UTF-8
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
     filename = "{}-{}-marks.csv".format(
         slugify(assignment.classroom.name) or "class", slugify(assignment.exercise.title) or "exercise"
     )
-    response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(filename=filename, header=header, rows=rows)
 
 
 @teacher_required
