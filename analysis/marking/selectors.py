@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from accounts.models import User, display_name_of
@@ -24,7 +24,9 @@ class CellState:
     - draft: some text, but no evidence cited yet on a question that expects it;
     - answered: text, with evidence where the question expects it; not handed in yet;
     - submitted: handed in, not marked yet (an empty answer shows "no answer");
-    - marked: handed in and marked (a draft mark until released to the student).
+    - marked: handed in and marked (a draft mark until released to the student);
+    - changed: marked, but the answer changed after it was marked (reopened, rewritten, handed
+      in again): the mark needs a fresh look before it can be released.
     """
 
     NOT_STARTED = "not-started"
@@ -32,6 +34,7 @@ class CellState:
     ANSWERED = "answered"
     SUBMITTED = "submitted"
     MARKED = "marked"
+    CHANGED = "changed"
 
     @staticmethod
     def labels():
@@ -41,6 +44,7 @@ class CellState:
             CellState.ANSWERED: _("Answered"),
             CellState.SUBMITTED: _("Submitted"),
             CellState.MARKED: _("Marked"),
+            CellState.CHANGED: _("Changed since marked"),
         }
 
 
@@ -104,9 +108,9 @@ def _cell_for(expects_evidence: bool, handed_in: bool, answer, labels) -> GridCe
     """``answer`` is one value of ``_grid_answers``, or None when there is no response."""
     if answer is None:
         return GridCell(CellState.NOT_STARTED, labels[CellState.NOT_STARTED])
-    answered, has_text, hints_used, marks, max_marks, cited = answer
+    answered, has_text, hints_used, marks, max_marks, cited, changed = answer
     if handed_in and marks is not None:
-        state = CellState.MARKED
+        state = CellState.CHANGED if changed else CellState.MARKED
     elif handed_in:
         state = CellState.SUBMITTED
     elif not answered:
@@ -119,8 +123,9 @@ def _cell_for(expects_evidence: bool, handed_in: bool, answer, labels) -> GridCe
 
 
 def _grid_answers(assignment: Assignment) -> dict:
-    """(submission id, question id) → (answered, has text, hints used, marks, out of, and
-    whether any evidence is cited: the response's own id if so, else None).
+    """(submission id, question id) → (answered, has text, hints used, marks, out of, whether
+    any evidence is cited (the response's own id if so, else None), and whether the answer
+    changed since it was marked).
 
     Plain values, not model instances (1,500 of them for a class of 300 on a page polled
     every few seconds). The text tests run in the database (``\\S`` as on the student's
@@ -136,6 +141,7 @@ def _grid_answers(assignment: Assignment) -> dict:
             answered=ExpressionWrapper(Q(text__regex=r"\S"), output_field=BooleanField()),
             has_text=ExpressionWrapper(~Q(text=""), output_field=BooleanField()),
             one_cited=Subquery(one_cited),
+            changed=ExpressionWrapper(~Q(mark__answer_hash=F("content_hash")), output_field=BooleanField()),
         )
         .order_by()
         .values_list(
@@ -147,6 +153,7 @@ def _grid_answers(assignment: Assignment) -> dict:
             "mark__marks",
             "mark__max_marks",
             "one_cited",
+            "changed",
         )
     )
     return {(row[0], row[1]): row[2:] for row in rows}
@@ -198,7 +205,9 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
                 number=number,
                 cells=cells,
                 # As marks_release counts them: any non-empty answer needs a mark.
-                marked_count=sum(1 for c in cells if c.marks is not None and c.has_text),
+                marked_count=sum(
+                    1 for c in cells if c.marks is not None and c.has_text and c.state != CellState.CHANGED
+                ),
                 answered_count=sum(1 for c in cells if c.has_text),
             )
         )

@@ -265,21 +265,40 @@ def assignment_release(request, pk):
         )
     if result.not_ready:
         numbers = anonymity.anonymous_numbers(assignment)
-        names = [
-            anonymity.anonymous_label(numbers.get(s.pk, 0))
-            if assignment.anonymous_marking
-            else s.student.display_name
-            for s in result.not_ready
-        ]
-        messages.warning(
-            request,
-            ngettext(
-                "Not released for %(count)s student with unmarked answers: %(names)s.",
-                "Not released for %(count)s students with unmarked answers: %(names)s.",
-                len(names),
+
+        def names(submissions):
+            return [
+                anonymity.anonymous_label(numbers.get(s.pk, 0))
+                if assignment.anonymous_marking
+                else s.student.display_name
+                for s in submissions
+            ]
+
+        changed = {s.pk for s in result.changed}
+        unmarked = names(s for s in result.not_ready if s.pk not in changed)
+        if unmarked:
+            messages.warning(
+                request,
+                ngettext(
+                    "Not released for %(count)s student with unmarked answers: %(names)s.",
+                    "Not released for %(count)s students with unmarked answers: %(names)s.",
+                    len(unmarked),
+                )
+                % {"count": len(unmarked), "names": ", ".join(unmarked)},
             )
-            % {"count": len(names), "names": ", ".join(names)},
-        )
+        if changed:
+            rewritten = names(result.changed)
+            messages.warning(
+                request,
+                ngettext(
+                    "Not released for %(count)s student whose answers changed after they were marked "
+                    "(look at each flagged answer again and save its mark): %(names)s.",
+                    "Not released for %(count)s students whose answers changed after they were marked "
+                    "(look at each flagged answer again and save its mark): %(names)s.",
+                    len(rewritten),
+                )
+                % {"count": len(rewritten), "names": ", ".join(rewritten)},
+            )
     if not result.released and not result.not_ready:
         messages.info(request, _("There was nothing to release: no handed-in work is waiting."))
     return redirect("teach:assignment-progress", assignment.pk)
