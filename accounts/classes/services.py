@@ -160,6 +160,20 @@ def roster_parse(data: bytes) -> list[RosterRow]:
     usernames repeated in the file or already taken — so the teacher fixes them in one go.
     """
     text = _decode(data)
+    if "\x00" in text:
+        # Not text a name can hold (the database refuses it); usually a file saved as UTF-16.
+        raise RosterInvalid(
+            [
+                RosterProblem(
+                    text.count("\n", 0, text.index("\x00")) + 1,
+                    _(
+                        "the file contains a null character, which no name can hold (a file saved as "
+                        "UTF-16 looks like this). In your spreadsheet choose “Save as… CSV UTF-8” and "
+                        "upload it again."
+                    ),
+                )
+            ]
+        )
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if ";" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
