@@ -82,11 +82,14 @@ def classroom_join_code_set(*, classroom: Classroom, by, enabled: bool | None = 
 
 
 @transaction.atomic
-def enrollment_remove(*, classroom: Classroom, student, by) -> None:
+def enrollment_remove(*, classroom: Classroom, student, by, regenerate_code: bool = False) -> None:
     """Take a student off the roster. Their submissions, answers and marks are kept:
-    they belong to the assignment, not to the enrolment."""
+    they belong to the assignment, not to the enrolment. With ``regenerate_code`` the class
+    gets a new join code in the same step, so the removed student cannot rejoin with the old one."""
     _check_teaches(classroom, by)
     Enrollment.objects.filter(classroom=classroom, student=student).delete()
+    if regenerate_code:
+        classroom.regenerate_join_code()
 
 
 # --- Roster upload -------------------------------------------------------------

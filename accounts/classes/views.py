@@ -122,12 +122,20 @@ def class_student_remove(request, pk, student_id):
     )
     student = enrollment.student
     if request.method == "POST":
-        class_services.enrollment_remove(classroom=classroom, student=student, by=request.user)
+        regenerate = request.POST.get("regenerate_code") == "on"
+        class_services.enrollment_remove(
+            classroom=classroom, student=student, by=request.user, regenerate_code=regenerate
+        )
         messages.success(
             request,
             _("%(name)s was removed from %(class)s. Their work is kept.")
             % {"name": student.display_name, "class": classroom.name},
         )
+        if regenerate:
+            messages.success(
+                request,
+                _("New join code: %(code)s. The old code no longer works.") % {"code": classroom.join_code},
+            )
         return redirect("teach:class-detail", classroom.pk)
     work_count = Submission.objects.filter(student=student, assignment__classroom=classroom).count()
     return render(
