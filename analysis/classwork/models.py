@@ -24,7 +24,9 @@ class AssignmentQuerySet(models.QuerySet):
         if not user.is_authenticated or not user.is_student:
             return self.none()
         return self.current().filter(
-            classroom__enrollments__student=user, classroom__archived_at__isnull=True
+            classroom__enrollments__student=user,
+            classroom__enrollments__ended_at__isnull=True,
+            classroom__archived_at__isnull=True,
         )
 
     def for_teacher(self, user):
@@ -56,7 +58,9 @@ class AssignmentQuerySet(models.QuerySet):
         unmarked = Response.objects.filter(submission=OuterRef("pk"), mark__isnull=True).exclude(text="")
         handed_in = Submission.objects.filter(assignment=OuterRef("pk"), status=Submission.Status.SUBMITTED)
         return self.annotate(
-            student_total=counted(Enrollment.objects.filter(classroom=OuterRef("classroom")), "classroom"),
+            student_total=counted(
+                Enrollment.objects.current().filter(classroom=OuterRef("classroom")), "classroom"
+            ),
             submitted_count=counted(
                 Submission.objects.filter(
                     assignment=OuterRef("pk"),

@@ -43,7 +43,7 @@ ACCEPTS_WORK_SQL = """
     s.student_id = %(student)s AND s.status = 'in_progress' {assignment} AND s.assignment_id IN (
         SELECT a.id FROM analysis_assignment a
         JOIN accounts_classroom c ON c.id = a.classroom_id
-        JOIN accounts_enrollment e ON e.classroom_id = c.id
+        JOIN accounts_enrollment e ON e.classroom_id = c.id AND e.ended_at IS NULL
         WHERE e.student_id = %(student)s AND a.archived_at IS NULL AND c.archived_at IS NULL
         AND a.opens_at <= %(now)s
         AND (a.late_allowed OR COALESCE(

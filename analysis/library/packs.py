@@ -127,6 +127,7 @@ class Field:
     high: int | None = None
     schema: dict[str, Field] | None = None  # for LIST: the schema of each item
     attr: str | None = None  # the model attribute, when it is not the key itself
+    legacy: bool = False  # an older name for another key: read on import, never written
 
 
 def _max_length(model, name: str) -> int | None:
@@ -154,10 +155,14 @@ SOURCE = {
     "publication": _text(Source, "publication", required=True),
     "kind": _text(Source, "kind", required=True),
     "audience": _text(Source, "audience"),
-    "provenance": _text(Source, "provenance"),
+    "caption": _text(Source, "caption"),
     "context": _text(Source, "context"),
+    "teacher_notes": _text(Source, "teacher_notes"),
     "citation": _text(Source, "citation"),
+    "rights": _text(Source, "rights"),
     "translation": _text(Source, "translation"),
+    # Older packs called the teachers' notes "provenance" (pupils saw it as "About this text").
+    "provenance": Field(TEXT, max_length=None, attr="teacher_notes", legacy=True),
     "passages": Field(LIST, required=True, schema=PASSAGE),
     "glossary": Field(LIST, schema=GLOSSARY_TERM),
 }
@@ -621,12 +626,14 @@ def _check_pack(checker: _Checker, pack: Record) -> None:
 
     # What the exercises refer to that the pack does not define must be in the library.
     wanted_sources = {slug for ex in exercises for slug in ex.get("sources", [])} - pack_sources
-    library_sources = set(Source.objects.filter(slug__in=wanted_sources).values_list("slug", flat=True))
+    library_sources = set(
+        Source.objects.filter(owner__isnull=True, slug__in=wanted_sources).values_list("slug", flat=True)
+    )
     wanted_schemes = {
         q["mark_scheme"] for ex in exercises for q in ex.items_of("questions") if "mark_scheme" in q
     } - set(scheme_tops)
     library_scheme_tops = dict(
-        MarkScheme.objects.filter(slug__in=wanted_schemes)
+        MarkScheme.objects.filter(owner__isnull=True, slug__in=wanted_schemes)
         .annotate(top=Max("levels__max_marks"))
         .values_list("slug", "top")
     )
@@ -638,7 +645,7 @@ def _check_pack(checker: _Checker, pack: Record) -> None:
 
     # Changing a scheme's top mark must not strand questions outside this pack.
     stranded = (
-        Question.objects.filter(mark_scheme__slug__in=scheme_tops)
+        Question.objects.filter(mark_scheme__owner__isnull=True, mark_scheme__slug__in=scheme_tops)
         .exclude(exercise__slug__in=[ex["slug"] for ex in exercises if "slug" in ex])
         .select_related("exercise", "mark_scheme")
         .order_by("exercise__slug", "position")
@@ -798,6 +805,10 @@ class _Writer:
         for key, spec in schema.items():
             if spec.kind == LIST:
                 continue
+            if spec.legacy:
+                if key in record and not values.get(spec.attr):
+                    values[spec.attr] = record[key]
+                continue
             blank = [] if spec.kind in (TEXTS, SLUGS) else None if spec.kind == DATE else ""
             values[spec.attr or key] = record.get(key, blank)
         values.update(extra)
@@ -811,7 +822,7 @@ class _Writer:
     # Sources -------------------------------------------------------------------
 
     def source(self, record: Record) -> Source:
-        source = Source.objects.filter(slug=record["slug"]).first() or Source()
+        source = Source.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Source()
         source = self.save(source, self.values(record, SOURCE), "sources", record, SOURCE)
         self.passages(source, record)
         self.glossary(source, record)
@@ -879,7 +890,7 @@ class _Writer:
     # Mark schemes ---------------------------------------------------------------
 
     def mark_scheme(self, record: Record) -> MarkScheme:
-        scheme = MarkScheme.objects.filter(slug=record["slug"]).first() or MarkScheme()
+        scheme = MarkScheme.objects.filter(owner__isnull=True, slug=record["slug"]).first() or MarkScheme()
         scheme = self.save(scheme, self.values(record, MARK_SCHEME), "mark schemes", record, MARK_SCHEME)
         # Levels are numbered 1..n by position (checked), so number and position agree.
         pairs, extras = self.positional(list(scheme.levels.order_by("number")), record.items_of("levels"))
@@ -893,7 +904,7 @@ class _Writer:
     # Exercises ------------------------------------------------------------------
 
     def exercise(self, record: Record, sources: dict[str, Source], schemes: dict[str, MarkScheme]):
-        exercise = Exercise.objects.filter(slug=record["slug"]).first() or Exercise()
+        exercise = Exercise.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Exercise()
         values = self.values(record, EXERCISE)
         values.pop("sources")
         exercise = self.save(exercise, values, "exercises", record, EXERCISE)
@@ -956,14 +967,14 @@ class _Writer:
         schemes = {record["slug"]: self.mark_scheme(record) for record in pack.items_of("mark_schemes")}
         exercises = pack.items_of("exercises")
         wanted_sources = {slug for record in exercises for slug in record["sources"]} - set(sources)
-        sources.update(Source.objects.in_bulk(wanted_sources, field_name="slug"))
+        sources.update(_by_slug(Source.objects.all(), wanted_sources))
         wanted_schemes = {
             question["mark_scheme"]
             for record in exercises
             for question in record.items_of("questions")
             if "mark_scheme" in question
         } - set(schemes)
-        schemes.update(MarkScheme.objects.in_bulk(wanted_schemes, field_name="slug"))
+        schemes.update(_by_slug(MarkScheme.objects.all(), wanted_schemes))
         for record in exercises:
             self.exercise(record, sources, schemes)
 
@@ -1067,6 +1078,8 @@ def _dump_record(values: dict, schema: dict[str, Field]) -> dict:
     """Keys in schema order; optional keys left out when empty."""
     out = {}
     for key, spec in schema.items():
+        if spec.legacy:
+            continue
         value = values[key]
         if not spec.required and value in (None, "", []):
             continue
@@ -1075,7 +1088,7 @@ def _dump_record(values: dict, schema: dict[str, Field]) -> dict:
 
 
 def _source_data(source: Source) -> dict:
-    values = {key: getattr(source, spec.attr or key, None) for key, spec in SOURCE.items()}
+    values = {key: getattr(source, spec.attr or key, None) for key, spec in SOURCE.items() if not spec.legacy}
     values["passages"] = [
         _dump_record({"label": p.label, "text": p.text}, PASSAGE) for p in source.passages.all()
     ]
@@ -1107,8 +1120,13 @@ def _exercise_data(exercise: Exercise) -> dict:
     return _dump_record(values, EXERCISE)
 
 
+def _by_slug(queryset, slugs) -> dict:
+    """Site-library items by slug (teachers' own items have slugs of their own namespace)."""
+    return {item.slug: item for item in queryset.filter(owner__isnull=True, slug__in=slugs)}
+
+
 def _fetch(queryset, slugs: list[str], missing: list[str]) -> list:
-    found = queryset.in_bulk(slugs, field_name="slug")
+    found = _by_slug(queryset, slugs)
     missing.extend(slug for slug in slugs if slug not in found)
     return [found[slug] for slug in slugs if slug in found]
 

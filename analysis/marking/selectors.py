@@ -165,7 +165,9 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
     all read as plain values: building model instances cost more than everything else per
     row. ``export_table`` reads the same rows."""
     students = (
-        User.objects.filter(enrollments__classroom_id=assignment.classroom_id)
+        User.objects.filter(
+            enrollments__classroom_id=assignment.classroom_id, enrollments__ended_at__isnull=True
+        )
         .order_by("last_name", "first_name", "username")
         .values_list("pk", "username", "first_name", "last_name")
     )
