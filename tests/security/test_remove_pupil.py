@@ -36,13 +36,13 @@ def test_removing_with_a_new_code_stops_the_pupil_rejoining(client, setting):
     classroom = Classroom.objects.get(pk=classroom.pk)
     assert classroom.join_code != old_code
     assert f"New join code: {classroom.join_code}" in response.text
-    assert not Enrollment.objects.filter(classroom=classroom, student=pupil).exists()
-    assert Enrollment.objects.filter(classroom=classroom, student=stays).exists()
+    assert not Enrollment.objects.current().filter(classroom=classroom, student=pupil).exists()
+    assert Enrollment.objects.current().filter(classroom=classroom, student=stays).exists()
 
     client.force_login(pupil)
     rejoin = client.post(reverse("accounts:join"), {"join_code": old_code})
     assert rejoin.status_code == 200 and "does not match an open class" in rejoin.text
-    assert not Enrollment.objects.filter(classroom=classroom, student=pupil).exists()
+    assert not Enrollment.objects.current().filter(classroom=classroom, student=pupil).exists()
 
 
 def test_removing_without_the_box_keeps_the_code(client, setting):
