@@ -7,7 +7,9 @@ import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -94,6 +96,33 @@ def enrollment_remove(*, classroom: Classroom, student, by, regenerate_code: boo
     Enrollment.objects.current().filter(classroom=classroom, student=student).update(ended_at=timezone.now())
     if regenerate_code:
         classroom.regenerate_join_code()
+
+
+def locked_out_usernames(usernames) -> set[str]:
+    """Which of these user names django-axes is locking out now (wrong passwords from some
+    address, within the cool-off). One query; for the class page's "Unlock" buttons."""
+    from axes.models import AccessAttempt
+
+    cooloff = timedelta(hours=settings.AXES_COOLOFF_TIME)
+    return set(
+        AccessAttempt.objects.filter(
+            username__in=list(usernames),
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            attempt_time__gte=timezone.now() - cooloff,
+        ).values_list("username", flat=True)
+    )
+
+
+def enrollment_unlock(*, classroom: Classroom, student, by) -> int:
+    """Lift a log-in lock-out from a pupil of this class, from every address (a pupil locked out
+    by a classmate's guesses behind the school's one address, say). Returns how many lock-out
+    records were cleared."""
+    from axes.utils import reset
+
+    _check_teaches(classroom, by)
+    if not Enrollment.objects.current().filter(classroom=classroom, student=student).exists():
+        raise PermissionDenied
+    return reset(username=student.username)
 
 
 # --- Roster upload -------------------------------------------------------------

@@ -44,9 +44,11 @@ def _class_context(request, classroom, **extra):
         .with_progress_counts()
         .order_by("due_at", "pk")
     )
+    enrollments = list(enrollments)
     context = {
         "classroom": classroom,
         "enrollments": enrollments,
+        "locked_out": class_services.locked_out_usernames(e.student.username for e in enrollments),
         "assignments": assignments,
         "rename_form": ClassroomForm(instance=classroom, prefix="rename"),
         "roster_form": RosterUploadForm(),
@@ -112,6 +114,22 @@ def class_join_code(request, pk):
             if enabled
             else _("The join code is off: nobody new can join with it."),
         )
+    return redirect("teach:class-detail", classroom.pk)
+
+
+@teacher_required
+@require_POST
+def class_student_unlock(request, pk, student_id):
+    """Lift a pupil's log-in lock-out (wrong passwords), from every address."""
+    classroom = scope.classroom(request, pk)
+    enrollment = get_object_or_404(
+        Enrollment.objects.current().select_related("student"), classroom=classroom, student_id=student_id
+    )
+    class_services.enrollment_unlock(classroom=classroom, student=enrollment.student, by=request.user)
+    messages.success(
+        request,
+        _("%(name)s can log in again.") % {"name": enrollment.student.display_name},
+    )
     return redirect("teach:class-detail", classroom.pk)
 
 

@@ -20,6 +20,11 @@ urlpatterns = [
         classes.class_student_remove,
         name="class-student-remove",
     ),
+    path(
+        "classes/<int:pk>/students/<int:student_id>/unlock/",
+        classes.class_student_unlock,
+        name="class-student-unlock",
+    ),
     # Exercises from the library, before assigning
     path("exercises/<int:pk>/", assignments.exercise_preview, name="exercise-preview"),
     path("exercises/<int:pk>/worksheet/", assignments.exercise_worksheet, name="exercise-worksheet"),

@@ -83,3 +83,31 @@ def test_a_forged_forwarded_for_entry_does_not_move_the_lock(client, settings):
     client.logout()
     locked = _through_proxy(client, ATTACKER, username="pupil_x", password="right-password-1917")
     assert locked.status_code == 429
+
+
+def test_a_teacher_unlocks_a_pupil_of_their_class(client, settings):
+    """Pupils behind one school address share its lock: their teacher can lift it."""
+    settings.AXES_FAILURE_LIMIT = 3
+    teacher, other_teacher = factories.make_teacher(), factories.make_teacher()
+    pupil = factories.make_student(username="pupil_locked", password="right-password-1917")
+    classroom = factories.make_classroom(teacher=teacher, students=[pupil])
+    for n in range(3):
+        client.post(reverse("accounts:login"), {"username": "pupil_locked", "password": f"guess-{n}"})
+    locked = client.post(
+        reverse("accounts:login"), {"username": "pupil_locked", "password": "right-password-1917"}
+    )
+    assert locked.status_code == 429
+
+    url = reverse("teach:class-student-unlock", args=[classroom.pk, pupil.pk])
+    client.force_login(teacher)
+    page = client.get(reverse("teach:class-detail", args=[classroom.pk]))
+    assert url in page.text, "the class page offers to unlock the locked-out pupil"
+    client.force_login(other_teacher)
+    assert client.post(url).status_code == 404  # not their class
+    client.force_login(teacher)
+    assert client.post(url).status_code == 302
+    client.logout()
+    again = client.post(
+        reverse("accounts:login"), {"username": "pupil_locked", "password": "right-password-1917"}
+    )
+    assert again.status_code == 302

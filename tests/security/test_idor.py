@@ -161,6 +161,11 @@ SWEEPS = [
         {"pk": "classroom", "student_id": "student"},
         lambda u, o: teaches(u, o["pk"]) and enrolled(o["student_id"], o["pk"]),
     ),
+    Sweep(
+        "teach:class-student-unlock",
+        {"pk": "classroom", "student_id": "student"},
+        lambda u, o: teaches(u, o["pk"]) and enrolled(o["student_id"], o["pk"]),
+    ),
     Sweep("teach:exercise-preview", {"pk": "exercise"}, lambda u, o: True),
     Sweep("teach:exercise-worksheet", {"pk": "exercise"}, lambda u, o: True),
     *(

@@ -273,6 +273,13 @@ ROWS = [
         ("GET", "POST"),
         kwargs=lambda w: {"pk": w.class_a.pk, "student_id": w.users["a2"].pk},
     ),
+    Row(
+        "teach:class-student-unlock",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=lambda w: {"pk": w.class_a.pk, "student_id": w.users["a2"].pk},
+    ),
     Row("teach:exercise-preview", "teacher", TEACHERS, kwargs=lambda w: {"pk": w.exercise_a.pk}),
     Row("teach:exercise-worksheet", "teacher", TEACHERS, kwargs=lambda w: {"pk": w.exercise_a.pk}),
     Row("teach:assignment-create", "teacher", TEACHERS, ("GET", "POST"), data=_assignment_body),
