@@ -63,6 +63,7 @@ TEACHER_URLS = [
     ("class-join-code", lambda w: [w["classroom"].pk], ["POST"]),
     ("class-roster-upload", lambda w: [w["classroom"].pk], ["GET", "POST"]),
     ("class-student-remove", lambda w: [w["classroom"].pk, w["student"].pk], ["GET", "POST"]),
+    ("class-student-unlock", lambda w: [w["classroom"].pk, w["student"].pk], ["POST"]),
     ("exercise-preview", lambda w: [w["assignment"].exercise_id], ["GET"]),
     ("exercise-worksheet", lambda w: [w["assignment"].exercise_id], ["GET"]),
     ("assignment-create", lambda w: [], ["GET", "POST"]),
