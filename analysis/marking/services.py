@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analysis.classwork.models import answer_fingerprint
+from analysis.classwork.rules import answered_q
 from analysis.models import Assignment, CommentBankEntry, Mark, MarkChange, Response, Submission
 
 MARKABLE_STATUSES = (Submission.Status.SUBMITTED, Submission.Status.RETURNED)
@@ -149,7 +150,7 @@ def marks_release(*, assignment: Assignment, submissions=None, by) -> ReleaseRes
         .select_related("student")
         .annotate(
             has_unmarked=Exists(
-                Response.objects.filter(submission=OuterRef("pk"), mark__isnull=True).exclude(text="")
+                Response.objects.filter(answered_q(), submission=OuterRef("pk"), mark__isnull=True)
             ),
             # A mark given to the answer before the pupil changed it (reopened, rewritten, handed
             # in again) is not a mark of this answer: it needs a fresh look first.
