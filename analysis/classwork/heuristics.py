@@ -110,6 +110,15 @@ def passage_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
+def passage_lines(text: str) -> list[str]:
+    """A passage's lines as the workspace shows and numbers them: a text ending in a line
+    break has no extra, empty last line."""
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _lines_with_offsets(text: str):
     offset = 0
     for line in text.split("\n"):

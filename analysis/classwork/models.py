@@ -155,9 +155,6 @@ class SubmissionQuerySet(models.QuerySet):
             return self.filter(assignment__classroom__teachers=user)
         return self.filter(student=user)
 
-    def with_answer_counts(self):
-        return self.annotate(answered_count=Count("responses", filter=~Q(responses__text=""), distinct=True))
-
 
 class Submission(models.Model):
     class Status(models.TextChoices):
@@ -263,7 +260,9 @@ class Response(models.Model):
 
     @property
     def is_answered(self) -> bool:
-        return bool(self.text.strip())
+        from analysis.classwork.rules import is_answered
+
+        return is_answered(self.text)
 
 
 class Evidence(models.Model):

@@ -4,13 +4,41 @@ copy to the Python definition."""
 
 from datetime import datetime
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from analysis.classwork.errors import WorkClosed
-from analysis.models import Extension, Submission
+from analysis.models import Evidence, Extension, Response, Submission
 
 Status = Submission.Status
+
+# --- Answered and started ---------------------------------------------------------------------
+
+
+def is_answered(text: str) -> bool:
+    """An answer counts as answered once it holds anything other than white space."""
+    return bool(text.strip())
+
+
+# The same rule in SQL, for counting in the database (``\S``: one character that is not white
+# space). tests/analysis/test_rules.py pins it to ``is_answered``.
+ANSWERED_PATTERN = r"\S"
+
+
+def answered_q(prefix: str = "") -> Q:
+    """``is_answered`` as a filter on a response's text; ``prefix`` reaches it through a
+    relation (``"responses__"`` from a submission)."""
+    return Q(**{f"{prefix}text__regex": ANSWERED_PATTERN})
+
+
+def started_exists(submission_ref: str = "pk"):
+    """Whether the pupil has started the submission at ``submission_ref``: written an answer
+    (``is_answered``) or cited a quotation. Opening the workspace creates the submission and its
+    empty answers (autosave needs them), but a glance at the questions is not a start."""
+    return Exists(
+        Response.objects.filter(answered_q(), submission=OuterRef(submission_ref)).order_by()
+    ) | Exists(Evidence.objects.filter(response__submission=OuterRef(submission_ref)).order_by())
+
 
 # --- Writing under the submission lock --------------------------------------------------------
 

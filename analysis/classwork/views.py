@@ -28,6 +28,7 @@ from analysis.classwork import errors, panels, privacy
 from analysis.classwork import selectors as work_reads
 from analysis.classwork import services as work
 from analysis.classwork.forms import AnswerSaveForm, EvidenceForm, form_error_message
+from analysis.classwork.rules import is_answered
 from analysis.models import Evidence, Response, Submission
 from config.logging import log_refused
 
@@ -73,11 +74,8 @@ def workspace(request: HtmxHttpRequest, assignment_id: int):
     context = {"assignment": assignment, "ws": ws}
     if request.htmx:
         return render(request, WORKSPACE + "#self-check", context)
-    rendered = panels.source_panels([panel.source for panel in ws.sources])
-    for panel, entry in zip(ws.sources, rendered, strict=True):
-        panel.html = entry["html"]
     context.update(
-        sentences={pk: items for entry in rendered for pk, items in entry["sentences"].items()},
+        sentences={pk: items for panel in ws.sources for pk, items in panel.sentences.items()},
         highlights={str(pk): spans for pk, spans in ws.highlights_by_passage.items()},
         max_chars=settings.ANSWER_MAX_CHARS,
         workspace_messages=_js_messages(),
@@ -226,6 +224,7 @@ def response_save(request: HtmxHttpRequest, assignment_id: int, response_id: int
             "text": conflict.text,
             "version": conflict.version,
             "saved_at_display": _clock(conflict.updated_at),
+            "answered": is_answered(conflict.text),
         }
         return _save_problem(request, assignment_id, payload, status=409)
     except errors.WorkClosed as closed:
@@ -279,11 +278,12 @@ def _evidence_reply(request, *, evidence: Evidence, message: str):
     if not request.htmx:
         messages.success(request, message)
         return redirect(_workspace_url(assignment_id, f"response-{answer.pk}"))
-    letters = work_reads.exercise_source_letters(answer.submission.assignment.exercise_id)
+    sources = work_reads.exercise_sources(answer.submission.assignment.exercise_id)
     context = {
         "assignment_id": assignment_id,
         "response_id": answer.pk,
-        "chips": work_reads.response_chips(response=answer, letters=letters),
+        "chips": work_reads.response_chips(response=answer, sources=sources),
+        "first_line": panels.source_first_lines(sources).get(evidence.passage_id, 1),
         "editable": True,
         "number": answer.question.number,
         "passage": evidence.passage,

@@ -9,6 +9,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import User, display_name_of
+from analysis.classwork.rules import answered_q
 from analysis.marking.anonymity import anonymous_label, hides_name
 from analysis.marking.charts import CHART_BAR_HEIGHT, CHART_BAR_SPACE, CHART_GAP, CHART_LABEL_WIDTH, Bar
 from analysis.marking.services import MARKABLE_STATUSES
@@ -84,10 +85,15 @@ class GridRow:
     cells: list[GridCell]
     marked_count: int = 0
     answered_count: int = 0
+    started: bool = False  # written an answer or cited a quotation (``rules.started_exists``)
 
     @property
     def status(self) -> str:
+        """As the pupil's own list says it: work opened but neither written nor cited in yet is
+        "not started", though opening the workspace created the submission."""
         if self.submission is None:
+            return "not-started"
+        if self.submission.status == Submission.Status.IN_PROGRESS and not self.started:
             return "not-started"
         return self.submission.status.replace("_", "-")
 
@@ -133,7 +139,7 @@ def _grid_answers(assignment: Assignment) -> dict:
     rows = (
         Response.objects.filter(submission__assignment=assignment)
         .annotate(
-            answered=ExpressionWrapper(Q(text__regex=r"\S"), output_field=BooleanField()),
+            answered=ExpressionWrapper(answered_q(), output_field=BooleanField()),
             has_text=ExpressionWrapper(~Q(text=""), output_field=BooleanField()),
             one_cited=Subquery(one_cited),
         )
@@ -177,16 +183,20 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
     for pk, username, first_name, last_name in students:
         student = GridStudent(pk, username, display_name_of(first_name, last_name, username))
         submission = submissions.get(pk)
+        started = False
         if submission is None:
             cells = list(not_started)  # never changed once built, so rows can share them
             number = None
             hidden = False
         else:
             handed_in = submission.status in MARKABLE_STATUSES
+            mine = [answers.get((submission.pk, question_id)) for question_id, _expects in columns]
             cells = [
-                _cell_for(expects_evidence, handed_in, answers.get((submission.pk, question_id)), labels)
-                for question_id, expects_evidence in columns
+                _cell_for(expects_evidence, handed_in, answer, labels)
+                for (_question_id, expects_evidence), answer in zip(columns, mine, strict=True)
             ]
+            # rules.started_exists, from the values already read: an answer, or a quotation.
+            started = any(answer[0] or answer[5] is not None for answer in mine if answer is not None)
             number = numbers[submission.pk]
             hidden = hides_name(assignment, submission)
         rows.append(
@@ -197,6 +207,7 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
                 hidden=hidden,
                 number=number,
                 cells=cells,
+                started=started,
                 # As marks_release counts them: any non-empty answer needs a mark.
                 marked_count=sum(1 for c in cells if c.marks is not None and c.has_text),
                 answered_count=sum(1 for c in cells if c.has_text),

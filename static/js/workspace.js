@@ -233,8 +233,8 @@
     return response.json().catch(function () { return {}; }).then(function (data) {
       // The server already holds exactly this text: an earlier save got through but its reply
       // was lost (a timeout, a dropped connection). Nothing to choose between; carry on from it.
+      // (The server says whether the text counts as answered: the rule lives there, once.)
       var alreadyThere = response.status === 409 && data.error === "conflict" && data.text === text;
-      if (alreadyThere) data.answered = text.trim() !== "";
       if (response.ok || alreadyThere) {
         var recovered = self.failing;
         self.failures = 0;

@@ -408,7 +408,7 @@ def test_attaching_evidence_returns_chips_and_highlighted_passage(
     assert_fragment(reply)
     html = reply.content.decode()
     assert "<q>passage</q>" in html
-    assert "Source A, Passage 1, line 1" in html
+    assert "Source A, line 1" in html
     assert f'hx-swap-oob="innerHTML:#passage-{passage.pk}-text"' in html
     assert "First <mark>passage</mark> text." in html
     trigger = json.loads(reply["HX-Trigger"])
