@@ -151,7 +151,7 @@ class Chip:
 
     @property
     def where(self) -> str:
-        """"Source A, line 14": what a teacher can say aloud."""
+        """ "Source A, line 14": what a teacher can say aloud."""
         return _("Source %(letter)s, %(lines)s") % {"letter": self.source_letter, "lines": self.lines}
 
     @property
