@@ -425,6 +425,14 @@ class FeedbackItem:
     def mark(self):
         return getattr(self.response, "mark", None)
 
+    @property
+    def level(self):
+        """The mark scheme's level the mark was given at, with its descriptor (what it means)."""
+        mark, scheme = self.mark, self.question.mark_scheme
+        if mark is None or mark.level is None or scheme is None:
+            return None
+        return next((level for level in scheme.levels.all() if level.number == mark.level), None)
+
 
 def feedback_load(*, submission: Submission) -> tuple[list[FeedbackItem], int, int]:
     """The per-question marks, comments, answers and evidence of a returned submission, and
@@ -433,8 +441,11 @@ def feedback_load(*, submission: Submission) -> tuple[list[FeedbackItem], int, i
     letters, first_lines = source_letters(sources), source_first_lines(sources)
     responses = (
         Response.objects.filter(submission=submission)
-        .select_related("question", "mark")
-        .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.select_related("passage")))
+        .select_related("question__mark_scheme", "mark")
+        .prefetch_related(
+            Prefetch("evidence", queryset=Evidence.objects.select_related("passage")),
+            "question__mark_scheme__levels",
+        )
         .order_by("question__position", "question_id")
     )
     items = [

@@ -21,7 +21,7 @@ TEXTS = ["", " ", "\n", "\t \r\n  ", "a", "  x  ", "\n\nWhy?\n", "é", "—", "1
 def test_the_sql_copy_of_answered_agrees_with_the_python_rule(submission, responses):
     question = responses[0].question
     rows = []
-    for index, text in enumerate(TEXTS):
+    for text in TEXTS:
         other = factories.make_submission(assignment=submission.assignment, student=factories.make_student())
         Response.objects.filter(submission=other, question=question).update(text=text)
         rows.append((other.pk, text))

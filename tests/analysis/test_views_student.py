@@ -733,6 +733,17 @@ def test_feedback_shows_marks_comments_answers_and_total(student_client, assignm
     assert "A model answer" not in html
 
 
+def test_feedback_says_what_the_level_means_and_shows_quotations_in_context(
+    student_client, assignment, returned
+):
+    html = student_client.get(url("feedback", assignment.pk)).content.decode()
+    level = assignment.exercise.questions.order_by("position").first().mark_scheme.levels.get(number=2)
+    assert f"Level 2 (3–4 marks):</strong>\n                {level.descriptor}" in html
+    # "First passage text.": the quotation highlighted, with the words after it.
+    assert "<mark><q>First</q></mark> passage text." in html
+    assert "Source A, line 1" in html
+
+
 def test_feedback_shows_model_answers_only_when_released(student_client, assignment, returned):
     assignment.release_model_answers = True
     assignment.save()
