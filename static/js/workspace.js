@@ -728,8 +728,9 @@
 
   // Only for the keyboard: a click or a tap in a passage (to read, select words or open a
   // glossary term) also focuses it, but must not open a panel in the reader's way.
-  var pointerAt = 0;
-  root.addEventListener("pointerdown", function () { pointerAt = Date.now(); }, true);
+  var byPointer = false; // the last input was a mouse, a finger or a pen, not a key
+  document.addEventListener("pointerdown", function () { byPointer = true; }, true);
+  document.addEventListener("keydown", function () { byPointer = false; }, true);
 
   function hideTools() {
     if (!citeTools) return;
@@ -740,7 +741,7 @@
   root.addEventListener("focusin", function (event) {
     var section = event.target.closest && event.target.closest(".passage[data-passage-id]");
     if (!section) return;
-    if (Date.now() - pointerAt < 800) {
+    if (byPointer) {
       if (toolsPassage && toolsPassage !== section) hideTools();
       return;
     }
