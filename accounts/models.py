@@ -25,12 +25,38 @@ def display_name_of(first_name: str, last_name: str, username: str) -> str:
     return f"{first_name} {last_name}".strip() or username
 
 
+class School(models.Model):
+    """Every class, teacher and teacher-authored item belongs to one school. Colleagues are the
+    teachers of one school; nothing a teacher makes or sees crosses into another school. The site
+    library serves every school."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+
+    def __str__(self):
+        return self.name
+
+
 class User(AbstractUser):
     class Role(models.TextChoices):
         STUDENT = "student", _("Student")
         TEACHER = "teacher", _("Teacher")
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STUDENT)
+    school = models.ForeignKey(
+        School,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("school"),
+        help_text=_("A teacher's school: their colleagues and classes. Pupils take it from their classes."),
+    )
 
     objects = UserManager()
 
@@ -70,11 +96,18 @@ class ClassroomQuerySet(models.QuerySet):
         return self.filter(archived_at__isnull=True)
 
     def with_student_counts(self):
-        return self.annotate(student_count=models.Count("enrollments", distinct=True))
+        return self.annotate(
+            student_count=models.Count(
+                "enrollments", filter=models.Q(enrollments__ended_at__isnull=True), distinct=True
+            )
+        )
 
 
 class Classroom(models.Model):
     name = models.CharField(_("name"), max_length=100)
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, related_name="classrooms", verbose_name=_("school")
+    )
     teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="classrooms_taught",
@@ -122,7 +155,17 @@ class Classroom(models.Model):
         raise RuntimeError("Could not find a free join code.")
 
 
+class EnrollmentQuerySet(models.QuerySet):
+    def current(self):
+        """Enrolments that have not ended: the pupils in the class now."""
+        return self.filter(ended_at__isnull=True)
+
+
 class Enrollment(models.Model):
+    """A pupil's period in a class. Removing a pupil ends it (``ended_at``) instead of deleting
+    it, so their work and marks stay and their history can follow them; rejoining starts a new
+    period."""
+
     classroom = models.ForeignKey(
         Classroom,
         on_delete=models.CASCADE,
@@ -137,6 +180,9 @@ class Enrollment(models.Model):
         limit_choices_to={"role": User.Role.STUDENT},
     )
     joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("left"), null=True, blank=True)
+
+    objects = EnrollmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["classroom", "student__last_name", "student__first_name", "student__username"]
@@ -144,7 +190,9 @@ class Enrollment(models.Model):
         verbose_name_plural = _("enrolments")
         constraints = [
             models.UniqueConstraint(
-                fields=["classroom", "student"], name="enrollment_one_per_student_per_class"
+                fields=["classroom", "student"],
+                condition=models.Q(ended_at__isnull=True),
+                name="enrollment_one_current_per_student_per_class",
             )
         ]
 

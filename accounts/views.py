@@ -71,7 +71,9 @@ def join(request):
     form = JoinClassForm(request.POST or None)
     if form.is_valid():
         classroom = form.cleaned_data["join_code"]
-        _enrollment, created = Enrollment.objects.get_or_create(classroom=classroom, student=request.user)
+        _enrollment, created = Enrollment.objects.current().get_or_create(
+            classroom=classroom, student=request.user
+        )
         if created:
             messages.success(request, _("You have joined %(class)s.") % {"class": classroom.name})
         else:

@@ -82,7 +82,10 @@ class SourceAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Notes"), {"fields": ["provenance", "context", "citation", "translation"]}),
+        (
+            _("Notes"),
+            {"fields": ["caption", "context", "teacher_notes", "citation", "rights", "translation"]},
+        ),
     ]
 
     def get_queryset(self, request):

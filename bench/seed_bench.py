@@ -34,7 +34,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Classroom, Enrollment, User
+from accounts.models import Classroom, Enrollment, School, User
 from analysis.models import (
     Assignment,
     Evidence,
@@ -182,6 +182,7 @@ class Command(BaseCommand):
             for exercise in exercises
         }
 
+        school, _created = School.objects.get_or_create(name="Bench school")
         sizes = [opts["class_size"]] * opts["classes"] + ([opts["big_class"]] if opts["big_class"] else [])
         admin = User(
             username=ADMIN_USERNAME,
@@ -197,6 +198,7 @@ class Command(BaseCommand):
                 username=f"{PREFIX}t{index:03d}",
                 password=password,
                 role=User.Role.TEACHER,
+                school=school,
                 first_name="Teacher",
                 last_name=f"{index:03d}",
             )
@@ -220,6 +222,7 @@ class Command(BaseCommand):
                     name=f"Bench {index:03d}" + (" (year group)" if size == opts["big_class"] else ""),
                     join_code=f"BENCH{index:03d}",
                     join_code_enabled=False,
+                    school=school,
                 )
                 for index, size in enumerate(sizes, start=1)
             ]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from accounts.models import Classroom, Enrollment, User
+from accounts.models import Classroom, Enrollment, School, User
 from analysis.models import (
     Assignment,
     Evidence,
@@ -44,12 +44,23 @@ def make_student(**overrides) -> User:
     return make_user(role=User.Role.STUDENT, **overrides)
 
 
+def make_school(**overrides) -> School:
+    return School.objects.create(**{"name": f"School {_n()}", **overrides})
+
+
+def default_school() -> School:
+    """The one school most tests share; isolation tests make a second with ``make_school``."""
+    return School.objects.get_or_create(name="Test School")[0]
+
+
 def make_teacher(**overrides) -> User:
+    overrides.setdefault("school", default_school())
     return make_user(role=User.Role.TEACHER, **overrides)
 
 
 def make_classroom(*, teacher=None, students=(), **overrides) -> Classroom:
-    classroom = Classroom.objects.create(**{"name": f"Class {_n()}", **overrides})
+    school = teacher.school if teacher is not None and teacher.school_id else default_school()
+    classroom = Classroom.objects.create(**{"name": f"Class {_n()}", "school": school, **overrides})
     if teacher is not None:
         classroom.teachers.add(teacher)
     for student in students:
@@ -134,7 +145,7 @@ def make_submission(*, assignment=None, student=None, answers=None, **overrides)
     assignment = assignment or make_assignment()
     if student is None:
         student = make_student()
-        Enrollment.objects.get_or_create(classroom=assignment.classroom, student=student)
+        Enrollment.objects.current().get_or_create(classroom=assignment.classroom, student=student)
     fields = {"assignment": assignment, "student": student}
     if overrides.get("status") in (Submission.Status.SUBMITTED, Submission.Status.RETURNED):
         fields["submitted_at"] = timezone.now()

@@ -31,7 +31,7 @@ from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from accounts.models import Classroom, Enrollment, User  # noqa: E402
+from accounts.models import Classroom, Enrollment, School, User  # noqa: E402
 from analysis.classwork.services import submission_start  # noqa: E402
 from analysis.models import Assignment, Response, Stage  # noqa: E402
 from tests.factories import make_exercise  # noqa: E402
@@ -81,10 +81,11 @@ STAGES = [Stage.ORIGIN, Stage.PURPOSE, Stage.RELIABILITY]
 
 
 def seed_group(*, name: str, students: int, questions: int, start: bool, password_hash: str) -> dict:
+    school, _created = School.objects.get_or_create(name="Trust school")
     teacher = User.objects.create(
-        username=f"trust-{name}-teacher", role=User.Role.TEACHER, password=password_hash
+        username=f"trust-{name}-teacher", role=User.Role.TEACHER, password=password_hash, school=school
     )
-    classroom = Classroom.objects.create(name=f"Trust {name}")
+    classroom = Classroom.objects.create(name=f"Trust {name}", school=school)
     classroom.teachers.add(teacher)
     exercise = make_exercise(stages=tuple(STAGES[i % len(STAGES)] for i in range(questions)))
     now = timezone.now()

@@ -39,7 +39,10 @@ def _check_teaches(classroom: Classroom, user) -> None:
 
 @transaction.atomic
 def classroom_create(*, name: str, teacher) -> Classroom:
-    classroom = Classroom(name=name.strip())
+    """A new class of the teacher's school, taught by them."""
+    if teacher.school_id is None:
+        raise ValidationError(_("Your account is not linked to a school yet. Ask a site admin to add it."))
+    classroom = Classroom(name=name.strip(), school_id=teacher.school_id)
     classroom.full_clean()
     classroom.save()
     classroom.teachers.add(teacher)
@@ -83,10 +86,10 @@ def classroom_join_code_set(*, classroom: Classroom, by, enabled: bool | None = 
 
 @transaction.atomic
 def enrollment_remove(*, classroom: Classroom, student, by) -> None:
-    """Take a student off the roster. Their submissions, answers and marks are kept:
-    they belong to the assignment, not to the enrolment."""
+    """Take a student off the roster: their enrolment ends (it is not deleted). Their
+    submissions, answers and marks are kept, and rejoining starts a new period."""
     _check_teaches(classroom, by)
-    Enrollment.objects.filter(classroom=classroom, student=student).delete()
+    Enrollment.objects.current().filter(classroom=classroom, student=student).update(ended_at=timezone.now())
 
 
 # --- Roster upload -------------------------------------------------------------

@@ -32,8 +32,10 @@ def class_create(request):
 
 
 def _class_context(request, classroom, **extra):
-    enrollments = classroom.enrollments.select_related("student").order_by(
-        "student__last_name", "student__first_name", "student__username"
+    enrollments = (
+        classroom.enrollments.current()
+        .select_related("student")
+        .order_by("student__last_name", "student__first_name", "student__username")
     )
     assignments = (
         Assignment.objects.for_teacher(request.user)
@@ -118,7 +120,7 @@ def class_join_code(request, pk):
 def class_student_remove(request, pk, student_id):
     classroom = scope.classroom(request, pk)
     enrollment = get_object_or_404(
-        Enrollment.objects.select_related("student"), classroom=classroom, student_id=student_id
+        Enrollment.objects.current().select_related("student"), classroom=classroom, student_id=student_id
     )
     student = enrollment.student
     if request.method == "POST":

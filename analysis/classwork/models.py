@@ -24,7 +24,9 @@ class AssignmentQuerySet(models.QuerySet):
         if not user.is_authenticated or not user.is_student:
             return self.none()
         return self.current().filter(
-            classroom__enrollments__student=user, classroom__archived_at__isnull=True
+            classroom__enrollments__student=user,
+            classroom__enrollments__ended_at__isnull=True,
+            classroom__archived_at__isnull=True,
         )
 
     def for_teacher(self, user):
@@ -53,10 +55,14 @@ class AssignmentQuerySet(models.QuerySet):
                 0,
             )
 
-        unmarked = Response.objects.filter(submission=OuterRef("pk"), mark__isnull=True).exclude(text="")
+        from analysis.classwork.rules import answered_q
+
+        unmarked = Response.objects.filter(answered_q(), submission=OuterRef("pk"), mark__isnull=True)
         handed_in = Submission.objects.filter(assignment=OuterRef("pk"), status=Submission.Status.SUBMITTED)
         return self.annotate(
-            student_total=counted(Enrollment.objects.filter(classroom=OuterRef("classroom")), "classroom"),
+            student_total=counted(
+                Enrollment.objects.current().filter(classroom=OuterRef("classroom")), "classroom"
+            ),
             submitted_count=counted(
                 Submission.objects.filter(
                     assignment=OuterRef("pk"),
@@ -121,13 +127,6 @@ class Assignment(models.Model):
             if extension.student_id == student.pk:
                 return extension.due_at
         return self.due_at
-
-    def accepts_work_from(self, student, now=None) -> bool:
-        now = now or timezone.now()
-        if not self.is_open(now):
-            return False
-        due = self.due_for(student)
-        return self.late_allowed or due is None or now <= due
 
 
 class Extension(models.Model):

@@ -2,6 +2,7 @@
 whether a piece of work can still change. Where SQL repeats a rule for speed, a test pins the
 copy to the Python definition."""
 
+import re
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, Subquery
@@ -12,23 +13,29 @@ from analysis.models import Evidence, Extension, Response, Submission
 
 Status = Submission.Status
 
-# --- Answered and started ---------------------------------------------------------------------
+# --- "Answered" -------------------------------------------------------------------------------
+
+# An answer counts as answered when it holds a character other than ASCII white space. The rule
+# is written so that Python, SQL (PostgreSQL's and SQLite's regular expressions) and the
+# workspace's JavaScript (``isAnswered`` in static/js/workspace.js) can state it identically;
+# tests/analysis/test_rules.py pins the SQL and JavaScript copies to ``is_answered``.
+ANSWERED_PATTERN = r"[^ \t\n\r\f\v]"
+_ANSWERED = re.compile(ANSWERED_PATTERN)
 
 
 def is_answered(text: str) -> bool:
-    """An answer counts as answered once it holds anything other than white space."""
-    return bool(text.strip())
-
-
-# The same rule in SQL, for counting in the database (``\S``: one character that is not white
-# space). tests/analysis/test_rules.py pins it to ``is_answered``.
-ANSWERED_PATTERN = r"\S"
+    """Whether an answer's text counts as answered (see ``ANSWERED_PATTERN``)."""
+    return _ANSWERED.search(text) is not None
 
 
 def answered_q(prefix: str = "") -> Q:
-    """``is_answered`` as a filter on a response's text; ``prefix`` reaches it through a
-    relation (``"responses__"`` from a submission)."""
+    """``is_answered`` as a query condition on a response's text (``prefix`` reaches it across
+    a relation, e.g. ``"responses__"``)."""
     return Q(**{f"{prefix}text__regex": ANSWERED_PATTERN})
+
+
+def unanswered_q(prefix: str = "") -> Q:
+    return ~answered_q(prefix)
 
 
 def started_exists(submission_ref: str = "pk"):
@@ -39,6 +46,8 @@ def started_exists(submission_ref: str = "pk"):
         Response.objects.filter(answered_q(), submission=OuterRef(submission_ref)).order_by()
     ) | Exists(Evidence.objects.filter(response__submission=OuterRef(submission_ref)).order_by())
 
+
+# --- "Can this work still change?" ------------------------------------------------------------
 
 # --- Writing under the submission lock --------------------------------------------------------
 
@@ -71,7 +80,7 @@ ACCEPTS_WORK_SQL = """
     s.student_id = %(student)s AND s.status = 'in_progress' {assignment} AND s.assignment_id IN (
         SELECT a.id FROM analysis_assignment a
         JOIN accounts_classroom c ON c.id = a.classroom_id
-        JOIN accounts_enrollment e ON e.classroom_id = c.id
+        JOIN accounts_enrollment e ON e.classroom_id = c.id AND e.ended_at IS NULL
         WHERE e.student_id = %(student)s AND a.archived_at IS NULL AND c.archived_at IS NULL
         AND a.opens_at <= %(now)s
         AND (a.late_allowed OR COALESCE(

@@ -28,7 +28,6 @@ from analysis.classwork import errors, panels, privacy
 from analysis.classwork import selectors as work_reads
 from analysis.classwork import services as work
 from analysis.classwork.forms import AnswerSaveForm, EvidenceForm, form_error_message
-from analysis.classwork.rules import is_answered
 from analysis.models import Evidence, Response, Submission
 from config.logging import log_refused
 
@@ -224,7 +223,6 @@ def response_save(request: HtmxHttpRequest, assignment_id: int, response_id: int
             "text": conflict.text,
             "version": conflict.version,
             "saved_at_display": _clock(conflict.updated_at),
-            "answered": is_answered(conflict.text),
         }
         return _save_problem(request, assignment_id, payload, status=409)
     except errors.WorkClosed as closed:

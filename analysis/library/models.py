@@ -1,6 +1,8 @@
 """The library: sources (with passages and glossary terms), mark schemes with their
 levels, and exercises with their questions. Loaded from source packs or the admin."""
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -11,14 +13,60 @@ SLUG_REGEX = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 class SlugManager(models.Manager):
     def get_by_natural_key(self, slug):
-        return self.get(slug=slug)
+        """Natural keys name site-library items (teachers' items are never loaded by slug)."""
+        return self.get(slug=slug, owner__isnull=True)
+
+
+class Owned(models.Model):
+    """Who an item of the library belongs to. Site-library items (loaded by admins from source
+    packs) have no owner and serve every school, read-only to teachers. A teacher's own items
+    belong to them and their school: private until shared with colleagues of that school, who
+    may then preview, set and copy them, not edit them. Archiving hides an item; nothing with
+    pupils' work is ever deleted."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+        help_text=_("Empty for the site library."),
+    )
+    school = models.ForeignKey(
+        "accounts.School",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("school"),
+    )
+    shared = models.BooleanField(_("shared with colleagues"), default=False)
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_site_library(self) -> bool:
+        return self.owner_id is None
+
+
+def _slug_constraints(prefix: str) -> list:
+    """A slug is unique in the site library, and within each owner's own items."""
+    return [
+        models.UniqueConstraint(
+            fields=["slug"], condition=Q(owner__isnull=True), name=f"{prefix}_site_slug_unique"
+        ),
+        models.UniqueConstraint(fields=["owner", "slug"], name=f"{prefix}_owner_slug_unique"),
+    ]
 
 
 # --- Library: sources, passages, glossary ----------------------------------
 
 
-class Source(models.Model):
-    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+class Source(Owned):
+    slug = models.SlugField(_("slug"), max_length=100)
     title = models.CharField(_("title"), max_length=200)
     author = models.CharField(_("author"), max_length=200)
     date_text = models.CharField(
@@ -28,9 +76,26 @@ class Source(models.Model):
     publication = models.CharField(_("publication or occasion"), max_length=200)
     kind = models.CharField(_("kind"), max_length=100, help_text=_("Speech, newspaper report…"))
     audience = models.CharField(_("audience"), max_length=300, blank=True)
-    provenance = models.TextField(_("provenance note"), blank=True)
-    context = models.TextField(_("context note"), blank=True)
+    caption = models.TextField(
+        _("caption"),
+        blank=True,
+        help_text=_("What an exam paper prints with the source, in a line or two. Pupils always see it."),
+    )
+    context = models.TextField(
+        _("context note"), blank=True, help_text=_("Background for pupils that does not argue the answer.")
+    )
+    teacher_notes = models.TextField(
+        _("teacher notes"),
+        blank=True,
+        help_text=_("Provenance analysis, uncertainties, debate. Teachers only: never shown to pupils."),
+    )
     citation = models.TextField(_("citation"), blank=True)
+    rights = models.CharField(
+        _("rights"),
+        max_length=300,
+        blank=True,
+        help_text=_("Public domain, a licence, or “used under an educational exception”."),
+    )
     translation = models.TextField(_("translation note"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -40,7 +105,10 @@ class Source(models.Model):
         ordering = ["sort_date", "title"]
         verbose_name = _("source")
         verbose_name_plural = _("sources")
-        constraints = [models.CheckConstraint(condition=Q(slug__regex=SLUG_REGEX), name="source_slug_format")]
+        constraints = [
+            models.CheckConstraint(condition=Q(slug__regex=SLUG_REGEX), name="source_slug_format"),
+            *_slug_constraints("source"),
+        ]
 
     def __str__(self):
         return self.title
@@ -71,9 +139,25 @@ class Passage(models.Model):
     def __str__(self):
         return f"{self.source.title}: {self.label}"
 
-    @property
-    def lines(self) -> list[str]:
-        return self.text.split("\n")
+    def clean(self):
+        super().clean()
+        if self.pk is not None:
+            problem = self.quotation_problem(self.text)
+            if problem:
+                raise ValidationError({"text": problem})
+
+    def quotation_problem(self, new_text: str) -> str:
+        """Why ``new_text`` may not replace this passage's stored text, or "" if it may: pupils'
+        evidence points into the passage by offsets, so every quotation must still be found at
+        its offsets. The admin (through ``clean``) and the source-pack importer both ask here."""
+        quotations = list(self.evidence.only("start", "end", "quote"))
+        broken = [e for e in quotations if new_text[e.start : e.end] != e.quote]
+        if not broken:
+            return ""
+        return _(
+            "students' evidence quotes this passage, and %(broken)s of %(total)s quotations "
+            "would no longer match the new text; keep the quoted wording where it is"
+        ) % {"broken": len(broken), "total": len(quotations)}
 
 
 class GlossaryTerm(models.Model):
@@ -99,8 +183,8 @@ class GlossaryTerm(models.Model):
 # --- Mark schemes ------------------------------------------------------------
 
 
-class MarkScheme(models.Model):
-    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+class MarkScheme(Owned):
+    slug = models.SlugField(_("slug"), max_length=100)
     name = models.CharField(_("name"), max_length=200)
 
     objects = SlugManager()
@@ -109,6 +193,7 @@ class MarkScheme(models.Model):
         ordering = ["name"]
         verbose_name = _("mark scheme")
         verbose_name_plural = _("mark schemes")
+        constraints = _slug_constraints("markscheme")
 
     def __str__(self):
         return self.name
@@ -155,8 +240,8 @@ class Level(models.Model):
 # --- Exercises and questions ------------------------------------------------
 
 
-class Exercise(models.Model):
-    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+class Exercise(Owned):
+    slug = models.SlugField(_("slug"), max_length=100)
     title = models.CharField(_("title"), max_length=200)
     summary = models.TextField(_("summary"))
     instructions = models.TextField(_("instructions"), blank=True)
@@ -171,6 +256,7 @@ class Exercise(models.Model):
         ordering = ["title"]
         verbose_name = _("exercise")
         verbose_name_plural = _("exercises")
+        constraints = _slug_constraints("exercise")
 
     def __str__(self):
         return self.title

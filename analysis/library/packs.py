@@ -1,5 +1,5 @@
 """Source packs: the YAML format site admins use to load and save sources,
-mark schemes and exercises (DESIGN.md, "Source packs").
+mark schemes and exercises (the format: docs/source-packs.md).
 
 Three steps, kept apart so each is easy to read:
 
@@ -127,6 +127,7 @@ class Field:
     high: int | None = None
     schema: dict[str, Field] | None = None  # for LIST: the schema of each item
     attr: str | None = None  # the model attribute, when it is not the key itself
+    legacy: bool = False  # an older name for another key: read on import, never written
 
 
 def _max_length(model, name: str) -> int | None:
@@ -154,10 +155,14 @@ SOURCE = {
     "publication": _text(Source, "publication", required=True),
     "kind": _text(Source, "kind", required=True),
     "audience": _text(Source, "audience"),
-    "provenance": _text(Source, "provenance"),
+    "caption": _text(Source, "caption"),
     "context": _text(Source, "context"),
+    "teacher_notes": _text(Source, "teacher_notes"),
     "citation": _text(Source, "citation"),
+    "rights": _text(Source, "rights"),
     "translation": _text(Source, "translation"),
+    # Older packs called the teachers' notes "provenance" (pupils saw it as "About this text").
+    "provenance": Field(TEXT, max_length=None, attr="teacher_notes", legacy=True),
     "passages": Field(LIST, required=True, schema=PASSAGE),
     "glossary": Field(LIST, schema=GLOSSARY_TERM),
 }
@@ -606,12 +611,14 @@ def _check_pack(checker: _Checker, pack: Record) -> None:
 
     # What the exercises refer to that the pack does not define must be in the library.
     wanted_sources = {slug for ex in exercises for slug in ex.get("sources", [])} - pack_sources
-    library_sources = set(Source.objects.filter(slug__in=wanted_sources).values_list("slug", flat=True))
+    library_sources = set(
+        Source.objects.filter(owner__isnull=True, slug__in=wanted_sources).values_list("slug", flat=True)
+    )
     wanted_schemes = {
         q["mark_scheme"] for ex in exercises for q in ex.items_of("questions") if "mark_scheme" in q
     } - set(scheme_tops)
     library_scheme_tops = dict(
-        MarkScheme.objects.filter(slug__in=wanted_schemes)
+        MarkScheme.objects.filter(owner__isnull=True, slug__in=wanted_schemes)
         .annotate(top=Max("levels__max_marks"))
         .values_list("slug", "top")
     )
@@ -623,7 +630,7 @@ def _check_pack(checker: _Checker, pack: Record) -> None:
 
     # Changing a scheme's top mark must not strand questions outside this pack.
     stranded = (
-        Question.objects.filter(mark_scheme__slug__in=scheme_tops)
+        Question.objects.filter(mark_scheme__owner__isnull=True, mark_scheme__slug__in=scheme_tops)
         .exclude(exercise__slug__in=[ex["slug"] for ex in exercises if "slug" in ex])
         .select_related("exercise", "mark_scheme")
         .order_by("exercise__slug", "position")
@@ -783,6 +790,10 @@ class _Writer:
         for key, spec in schema.items():
             if spec.kind == LIST:
                 continue
+            if spec.legacy:
+                if key in record and not values.get(spec.attr):
+                    values[spec.attr] = record[key]
+                continue
             blank = [] if spec.kind in (TEXTS, SLUGS) else None if spec.kind == DATE else ""
             values[spec.attr or key] = record.get(key, blank)
         values.update(extra)
@@ -796,7 +807,7 @@ class _Writer:
     # Sources -------------------------------------------------------------------
 
     def source(self, record: Record) -> Source:
-        source = Source.objects.filter(slug=record["slug"]).first() or Source()
+        source = Source.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Source()
         source = self.save(source, self.values(record, SOURCE), "sources", record, SOURCE)
         self.passages(source, record)
         self.glossary(source, record)
@@ -809,41 +820,33 @@ class _Writer:
                 self.check_quotations_survive(passage, item)
             passage = passage or Passage(source=source)
             self.save(passage, self.values(item, PASSAGE, position=position), "passages", item, PASSAGE)
-        cited = dict(
-            Evidence.objects.filter(passage__in=extras)
-            .values("passage")
-            .annotate(n=Count("pk"))
-            .values_list("passage", "n")
+        cited = _counts_by(Evidence.objects.filter(passage__in=extras), "passage")
+        refusal = _(
+            "passage %(number)s (“%(label)s”) is quoted in students' evidence "
+            "(%(count)s quotations), so it cannot be removed; keep it in the pack"
         )
-        for index, passage in enumerate(extras, start=len(pairs) + 1):
-            if passage.pk in cited:
-                self.checker.add(
-                    record.line_of("passages"),
-                    record.path_of("passages"),
-                    _(
-                        "passage %(number)s (“%(label)s”) is quoted in students' evidence "
-                        "(%(count)s quotations), so it cannot be removed; keep it in the pack"
-                    )
-                    % {"number": index, "label": passage.label, "count": cited[passage.pk]},
-                )
-            else:
-                passage.delete()
-                self.summary.add("passages", "deleted")
+        self.remove_unless_used(record, "passages", extras, cited, refusal)
 
     def check_quotations_survive(self, passage: Passage, item: Record) -> None:
-        new_text = item["text"]
-        quotations = list(passage.evidence.only("start", "end", "quote"))
-        broken = [e for e in quotations if new_text[e.start : e.end] != e.quote]
-        if broken:
-            self.checker.add(
-                item.line_of("text"),
-                item.path_of("text"),
-                _(
-                    "students' evidence quotes this passage, and %(broken)s of %(total)s quotations "
-                    "would no longer match the new text; keep the quoted wording where it is"
-                )
-                % {"broken": len(broken), "total": len(quotations)},
-            )
+        problem = passage.quotation_problem(item["text"])
+        if problem:
+            self.checker.add(item.line_of("text"), item.path_of("text"), problem)
+
+    def remove_unless_used(self, record: Record, key: str, rows: list, used: dict, refusal: str) -> None:
+        """Delete the rows a re-imported pack no longer has, unless pupils' work depends on
+        them (``used``: row id → how many pieces of work): those are refused, never deleted."""
+        first = len(record.items_of(key)) + 1
+        for number, row in enumerate(rows, start=first):
+            if row.pk in used:
+                message = refusal % {
+                    "number": number,
+                    "label": getattr(row, "label", ""),
+                    "count": used[row.pk],
+                }
+                self.checker.add(record.line_of(key), record.path_of(key), message)
+            else:
+                row.delete()
+                self.summary.add(key, "deleted")
 
     def glossary(self, source: Source, record: Record) -> None:
         pairs, extras = self.positional(list(source.glossary.all()), record.items_of("glossary"))
@@ -864,7 +867,7 @@ class _Writer:
     # Mark schemes ---------------------------------------------------------------
 
     def mark_scheme(self, record: Record) -> MarkScheme:
-        scheme = MarkScheme.objects.filter(slug=record["slug"]).first() or MarkScheme()
+        scheme = MarkScheme.objects.filter(owner__isnull=True, slug=record["slug"]).first() or MarkScheme()
         scheme = self.save(scheme, self.values(record, MARK_SCHEME), "mark schemes", record, MARK_SCHEME)
         # Levels are numbered 1..n by position (checked), so number and position agree.
         pairs, extras = self.positional(list(scheme.levels.order_by("number")), record.items_of("levels"))
@@ -878,7 +881,7 @@ class _Writer:
     # Exercises ------------------------------------------------------------------
 
     def exercise(self, record: Record, sources: dict[str, Source], schemes: dict[str, MarkScheme]):
-        exercise = Exercise.objects.filter(slug=record["slug"]).first() or Exercise()
+        exercise = Exercise.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Exercise()
         values = self.values(record, EXERCISE)
         values.pop("sources")
         exercise = self.save(exercise, values, "exercises", record, EXERCISE)
@@ -915,40 +918,26 @@ class _Writer:
                 mark_scheme=schemes.get(item.get("mark_scheme")),
             )
             self.save(question or Question(exercise=exercise), values, "questions", item, QUESTION)
-        answered = dict(
-            Response.objects.filter(question__in=extras)
-            .values("question")
-            .annotate(n=Count("pk"))
-            .values_list("question", "n")
+        answered = _counts_by(Response.objects.filter(question__in=extras), "question")
+        refusal = _(
+            "question %(number)s has students' answers (%(count)s), so it cannot be removed; "
+            "keep it in the pack"
         )
-        for number, question in enumerate(extras, start=len(pairs) + 1):
-            if question.pk in answered:
-                self.checker.add(
-                    record.line_of("questions"),
-                    record.path_of("questions"),
-                    _(
-                        "question %(number)s has students' answers (%(count)s), so it cannot be "
-                        "removed; keep it in the pack"
-                    )
-                    % {"number": number, "count": answered[question.pk]},
-                )
-            else:
-                question.delete()
-                self.summary.add("questions", "deleted")
+        self.remove_unless_used(record, "questions", extras, answered, refusal)
 
     def pack(self, pack: Record) -> None:
         sources = {record["slug"]: self.source(record) for record in pack.items_of("sources")}
         schemes = {record["slug"]: self.mark_scheme(record) for record in pack.items_of("mark_schemes")}
         exercises = pack.items_of("exercises")
         wanted_sources = {slug for record in exercises for slug in record["sources"]} - set(sources)
-        sources.update(Source.objects.in_bulk(wanted_sources, field_name="slug"))
+        sources.update(_by_slug(Source.objects.all(), wanted_sources))
         wanted_schemes = {
             question["mark_scheme"]
             for record in exercises
             for question in record.items_of("questions")
             if "mark_scheme" in question
         } - set(schemes)
-        schemes.update(MarkScheme.objects.in_bulk(wanted_schemes, field_name="slug"))
+        schemes.update(_by_slug(MarkScheme.objects.all(), wanted_schemes))
         for record in exercises:
             self.exercise(record, sources, schemes)
 
@@ -1052,6 +1041,8 @@ def _dump_record(values: dict, schema: dict[str, Field]) -> dict:
     """Keys in schema order; optional keys left out when empty."""
     out = {}
     for key, spec in schema.items():
+        if spec.legacy:
+            continue
         value = values[key]
         if not spec.required and value in (None, "", []):
             continue
@@ -1060,7 +1051,7 @@ def _dump_record(values: dict, schema: dict[str, Field]) -> dict:
 
 
 def _source_data(source: Source) -> dict:
-    values = {key: getattr(source, spec.attr or key, None) for key, spec in SOURCE.items()}
+    values = {key: getattr(source, spec.attr or key, None) for key, spec in SOURCE.items() if not spec.legacy}
     values["passages"] = [
         _dump_record({"label": p.label, "text": p.text}, PASSAGE) for p in source.passages.all()
     ]
@@ -1092,8 +1083,18 @@ def _exercise_data(exercise: Exercise) -> dict:
     return _dump_record(values, EXERCISE)
 
 
+def _counts_by(queryset, key: str) -> dict[int, int]:
+    """How many rows of ``queryset`` point at each ``key`` id (e.g. quotations per passage)."""
+    return dict(queryset.values(key).annotate(n=Count("pk")).values_list(key, "n"))
+
+
+def _by_slug(queryset, slugs) -> dict:
+    """Site-library items by slug (teachers' own items have slugs of their own namespace)."""
+    return {item.slug: item for item in queryset.filter(owner__isnull=True, slug__in=slugs)}
+
+
 def _fetch(queryset, slugs: list[str], missing: list[str]) -> list:
-    found = queryset.in_bulk(slugs, field_name="slug")
+    found = _by_slug(queryset, slugs)
     missing.extend(slug for slug in slugs if slug not in found)
     return [found[slug] for slug in slugs if slug in found]
 

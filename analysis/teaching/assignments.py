@@ -163,9 +163,9 @@ def assignment_restore(request, pk):
 @require_http_methods(["GET", "POST"])
 def assignment_extensions(request, pk):
     assignment = scope.assignment(request, pk)
-    students = User.objects.filter(enrollments__classroom=assignment.classroom).order_by(
-        "last_name", "first_name", "username"
-    )
+    students = User.objects.filter(
+        enrollments__classroom=assignment.classroom, enrollments__ended_at__isnull=True
+    ).order_by("last_name", "first_name", "username")
     form = ExtensionForm(request.POST or None, students=students)
     if form.is_valid():
         try:

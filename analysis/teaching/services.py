@@ -41,7 +41,7 @@ def assignment_restore(*, assignment: Assignment, by) -> Assignment:
 def extension_set(*, assignment: Assignment, student, due_at, by) -> Extension:
     """Give one student a later due date (replacing any earlier extension)."""
     _check_teaches(assignment.classroom, by)
-    if not Enrollment.objects.filter(classroom=assignment.classroom, student=student).exists():
+    if not Enrollment.objects.current().filter(classroom=assignment.classroom, student=student).exists():
         raise ValidationError({"student": _("This student is not in the class.")})
     if due_at <= assignment.opens_at:
         raise ValidationError({"due_at": _("The extended date must be after the assignment opens.")})

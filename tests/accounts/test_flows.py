@@ -31,7 +31,7 @@ def test_join_codes_are_unique_in_the_database():
 
     classroom = factories.make_classroom()
     with pytest.raises(IntegrityError):
-        Classroom.objects.create(name="Copy", join_code=classroom.join_code)
+        Classroom.objects.create(name="Copy", join_code=classroom.join_code, school=classroom.school)
 
 
 def _signup_data(code, **overrides):

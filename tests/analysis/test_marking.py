@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.classes import services as class_services
-from accounts.models import Enrollment, User
+from accounts.models import Classroom, Enrollment, User
 from analysis.marking import anonymity, charts, export
 from analysis.marking import services as marking
 from analysis.models import Assignment, Mark, MarkChange, Submission
@@ -391,9 +391,27 @@ class TestUnassign:
 def test_removing_a_student_keeps_their_work(assignment, student, teacher):
     submission = factories.make_submission(assignment=assignment, student=student, status=SUBMITTED)
     class_services.enrollment_remove(classroom=assignment.classroom, student=student, by=teacher)
-    assert not Enrollment.objects.filter(classroom=assignment.classroom, student=student).exists()
+    enrolment = Enrollment.objects.get(classroom=assignment.classroom, student=student)
+    assert enrolment.ended_at is not None
+    assert not Enrollment.objects.current().filter(classroom=assignment.classroom).filter(student=student)
     assert Submission.objects.filter(pk=submission.pk).exists()
     assert User.objects.filter(pk=student.pk).exists()
+    # The removed pupil no longer sees the class's work; rejoining starts a new period.
+    assert not Assignment.objects.for_student(student).exists()
+    Enrollment.objects.create(classroom=assignment.classroom, student=student)
+    assert Enrollment.objects.filter(classroom=assignment.classroom, student=student).count() == 2
+    assert Assignment.objects.for_student(student).get() == assignment
+
+
+def test_a_teacher_only_reaches_classes_of_their_own_school(db):
+    """Schools are separate: a second school's teacher sees none of the first school's classes."""
+    here, there = factories.make_school(), factories.make_school()
+    teacher_here = factories.make_teacher(school=here)
+    teacher_there = factories.make_teacher(school=there)
+    classroom = class_services.classroom_create(name="Year 9", teacher=teacher_here)
+    assert classroom.school == here
+    assert not Classroom.objects.taught_by(teacher_there).exists()
+    assert class_services.classroom_create(name="Year 9", teacher=teacher_there).school == there
 
 
 def test_an_extension_must_be_for_a_student_in_the_class(assignment, outsider, teacher):

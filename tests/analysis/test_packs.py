@@ -208,7 +208,7 @@ def test_hand_written_pack_imports_every_value(gettysburg):
     assert address.date_text == "19 November 1863"
     assert address.sort_date == datetime.date(1863, 11, 19)
     assert times.sort_date == datetime.date(1863, 11, 20)  # written as a quoted string
-    assert address.provenance.startswith("Lincoln wrote out five copies of the speech; this is")
+    assert address.teacher_notes.startswith("Lincoln wrote out five copies of the speech; this is")
     assert address.context.endswith('"a few appropriate remarks".\n')
     assert times.translation == ""
     passages = list(address.passages.all())
@@ -677,3 +677,16 @@ def test_admin_action_exports_selected_sources_as_a_pack(admin_client, gettysbur
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="chicago-times-on-gettysburg-1863.yaml"'
     assert response.content.decode() == pack_export(source_slugs=[times.slug])
+
+
+# --- Older packs ------------------------------------------------------------------------------
+
+
+def test_an_older_packs_provenance_imports_as_teacher_notes_and_exports_under_the_new_key(db):
+    older = (GOOD / "gettysburg-1863.yaml").read_text().replace("    teacher_notes:", "    provenance:")
+    pack_import(data=older.encode(), filename="older.yaml")
+    address = Source.objects.get(slug="gettysburg-address-bliss-1863")
+    assert address.teacher_notes.startswith("Lincoln wrote out five copies of the speech; this is")
+    exported = yaml.safe_load(pack_export(source_slugs=[address.slug]))["sources"][0]
+    assert "provenance" not in exported
+    assert exported["teacher_notes"] == address.teacher_notes

@@ -263,7 +263,8 @@ class TestClasses:
         assert "Their work on 1 assignment is kept" in confirm.text
         assert Enrollment.objects.filter(classroom=classroom, student=student).exists()
         teacher_client.post(url)
-        assert not Enrollment.objects.filter(classroom=classroom, student=student).exists()
+        assert not Enrollment.objects.current().filter(classroom=classroom, student=student).exists()
+        assert Enrollment.objects.get(classroom=classroom, student=student).ended_at is not None
         assert Submission.objects.filter(pk=world["submission"].pk).exists()
         grid = teacher_client.get(reverse("teach:assignment-progress", args=[world["assignment"].pk]))
         assert student.pk not in [row.student.pk for row in grid.context["rows"]]

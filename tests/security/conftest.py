@@ -1,5 +1,5 @@
 """The security battery's shared world: two classes, their teachers and pupils, a site admin
-and an inactive pupil, with work in every state (QUALITY.md T1-T7, T13).
+and an inactive pupil, with work in every state (docs/quality.md T1-T7, T13).
 
 ``build_world(text=...)`` (or ``retext(world, text)`` on a built one) lets the XSS tests put
 a payload in every user- or admin-writable text field of the same world the permission
@@ -179,7 +179,7 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
         ex.save()
         for name in ("title", "author", "date_text", "publication", "kind", "audience"):
             setattr(first, name, put(f"source.{name}", Source, name, getattr(first, name) or "Workers"))
-        for name in ("provenance", "context", "citation", "translation"):
+        for name in ("caption", "context", "teacher_notes", "citation", "translation"):
             setattr(first, name, put(f"source.{name}", Source, name, f"A {name} note."))
         first.save()
         term = put("glossary.term", GlossaryTerm, "term", "Soviet")
@@ -300,7 +300,8 @@ SOURCE_TEXTS = (
     "publication",
     "kind",
     "audience",
-    "provenance",
+    "caption",
+    "teacher_notes",
     "context",
     "citation",
     "translation",

@@ -98,12 +98,14 @@ def payload_world(world, run: int):
 NAMES = lambda *who: {f"{w}.{part}" for w in who for part in ("first_name", "last_name")}  # noqa: E731
 SOURCE = {
     *(f"source.{n}" for n in ("title", "author", "date_text", "publication", "kind", "audience")),
-    *(f"source.{n}" for n in ("provenance", "context", "citation", "translation")),
+    *(f"source.{n}" for n in ("caption", "context", "teacher_notes", "citation", "translation")),
     "glossary.term",
     "glossary.definition",
     "passage.label",
     "passage.text",
 }
+# Pupils never see the teachers' notes.
+PUPIL_SOURCE = SOURCE - {"source.teacher_notes"}
 PROMPTS = {f"q{n}.prompt" for n in range(4)}
 A1_ANSWERS = {f"a1.answer{n}" for n in range(4)}
 A2_ANSWERS = {f"a2.answer{n}" for n in range(4)}
@@ -130,7 +132,7 @@ def pages(world):
         reverse("learn:workspace", args=[a]),
         False,
         {"exercise.title", "exercise.summary", "exercise.instructions", "class_a.name"}
-        | SOURCE
+        | PUPIL_SOURCE
         | PROMPTS
         | A1_ANSWERS
         | NAMES("a1"),
@@ -140,7 +142,7 @@ def pages(world):
         "a2",
         reverse("learn:workspace", args=[a]),
         False,
-        {"exercise.title", "q1.hint", "q1.starter"} | SOURCE | PROMPTS | A2_ANSWERS | NAMES("a2"),
+        {"exercise.title", "q1.hint", "q1.starter"} | PUPIL_SOURCE | PROMPTS | A2_ANSWERS | NAMES("a2"),
     )
     yield "workspace self-check (htmx)", "a2", reverse("learn:workspace", args=[a]), True, set()
     yield (

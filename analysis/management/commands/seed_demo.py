@@ -8,9 +8,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Classroom, Enrollment, User
+from accounts.models import Classroom, Enrollment, School, User
 from analysis.models import Assignment, Evidence, Exercise, Mark, Response, Submission
 
+DEMO_SCHOOL = "Northfield Academy"
 CLASSES = [
     # (class name, teacher, first student number, join code)
     ("Year 11 A", "teacher", 1, "KXAMPRT7"),
@@ -115,6 +116,7 @@ class Command(BaseCommand):
 
     def _seed(self, exercises):
         now = timezone.now()
+        school, _ = School.objects.get_or_create(name=DEMO_SCHOOL)
         self._user(
             "admin",
             "admin",
@@ -131,8 +133,11 @@ class Command(BaseCommand):
                 User.Role.TEACHER,
                 first_name="Ms" if teacher_name == "teacher" else "Mr",
                 last_name="Okafor" if teacher_name == "teacher" else "Lindqvist",
+                school=school,
             )
-            classroom, _ = Classroom.objects.get_or_create(name=class_name, defaults={"join_code": code})
+            classroom, _ = Classroom.objects.get_or_create(
+                name=class_name, defaults={"join_code": code, "school": school}
+            )
             classroom.teachers.add(teacher)
             students = []
             for number in range(first, first + 12):
@@ -143,7 +148,7 @@ class Command(BaseCommand):
                     first_name=FIRST_NAMES[number - 1],
                     last_name=LAST_NAMES[number - 1],
                 )
-                Enrollment.objects.get_or_create(classroom=classroom, student=student)
+                Enrollment.objects.current().get_or_create(classroom=classroom, student=student)
                 students.append(student)
             for index, exercise in enumerate(exercises):
                 assignment, _ = Assignment.objects.get_or_create(
