@@ -286,6 +286,32 @@ def _stage(page: _Page, group, *, editable: bool, hints_enabled: bool) -> str:
     )
 
 
+@register.simple_tag
+def workspace_stepper(ws) -> SafeString:
+    """The stages as steps (links that show one stage at a time), each with how many of its
+    questions are answered; the last step is checking and submitting."""
+    current = ws.current_stage
+    out = [f'<nav class="stage-nav" aria-label="{_esc(gettext("Stages"))}"><ol class="stepper">']
+    for group in ws.stages:
+        value = _esc(group.value)
+        count = gettext("%(answered)s of %(total)s answered") % {
+            "answered": group.answered_count,
+            "total": len(group.items),
+        }
+        out.append(
+            f'<li><a href="#stage-{value}" data-stage-link="{value}" class="{"done" if group.done else ""}"'
+            f"{' aria-current="step"' if current == group.value else ''}>"
+            f"{int(group.number)}. {_esc(group.label)} "
+            f'<span class="stepper__count small" data-stage-count="{value}">{_esc(count)}</span></a></li>'
+        )
+    last = gettext("Check and submit") if ws.submission.is_editable else gettext("Submitted")
+    out.append(
+        f'<li><a href="#stage-review" data-stage-link="review"'
+        f"{' aria-current="step"' if current == 'review' else ''}>{_esc(last)}</a></li></ol></nav>"
+    )
+    return mark_safe("".join(out))  # noqa: S308 - every value above is escaped or an int
+
+
 @register.simple_tag(takes_context=True)
 def workspace_stages(context, ws, assignment) -> SafeString:
     """Every stage of the workspace with its question cards."""
