@@ -248,8 +248,15 @@
         self.versionInput.value = String(data.version);
         self.savedText = text;
         self.lastSaved = fill(MSG.saved, [data.saved_at_display]);
-        if (self.textarea.value === text) self.clearDraft(); else self.storeDraft();
-        self.setStatus("saved", self.lastSaved);
+        // "Saved" only when what the pupil sees is what the server holds: text typed while this
+        // save was on its way is still to be saved (the next save follows at once).
+        if (self.textarea.value === text) {
+          self.clearDraft();
+          self.setStatus("saved", self.lastSaved);
+        } else {
+          self.storeDraft();
+          self.setStatus("pending", MSG.unsaved);
+        }
         showSessionBanner(false);
         self.article.setAttribute("data-answered", data.answered ? "true" : "false");
         updateProgress();
