@@ -74,6 +74,44 @@ def test_the_javascript_copy_of_answered_agrees_with_python():
     assert json.loads(result.stdout) == [rules.is_answered(text) for text in CORPUS]
 
 
+SNAP_CORPUS = [
+    "Workers of the Second All-Russian Congress. Unrelenting struggle!",
+    "“We shall never,” he said — (the Soviet's hand) 1917…",
+    "  a-b  c’d -e f- [g] «h» 12_3 ",
+]
+
+
+def test_the_javascript_copy_of_word_snapping_agrees_with_python():
+    """workspace.js snaps a selection to whole words before sending it; the server snaps again
+    (heuristics.trim_span). Both must choose the same words, or a chip would quote other words than
+    the pupil saw highlighted."""
+    from analysis.classwork.heuristics import trim_span
+
+    source = (Path(settings.BASE_DIR) / "static" / "js" / "workspace.js").read_text()
+    match = re.search(r"(  var WORD_CHAR = .*?\n  function snapToWords.*?\n  }\n)", source, re.S)
+    assert match, "workspace.js defines WORD_CHAR … snapToWords"
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    cases = [
+        [text, start, end]
+        for text in SNAP_CORPUS
+        for start in range(len(text))
+        for end in range(start + 1, len(text) + 1)
+    ]
+    script = match.group(1) + (
+        "process.stdout.write(JSON.stringify(JSON.parse(require('fs').readFileSync(0, 'utf8'))"
+        ".map(function (c) { return snapToWords(c[0], c[1], c[2]); })));"
+    )
+    result = subprocess.run(
+        [node, "-e", script], input=json.dumps(cases), capture_output=True, text=True, check=True
+    )
+    in_js = json.loads(result.stdout)
+    in_python = [list(trim_span(text, start, end)) for text, start, end in cases]
+    mismatches = [(case, js, py) for case, js, py in zip(cases, in_js, in_python, strict=True) if js != py]
+    assert not mismatches, mismatches[:5]
+
+
 # --- "Can this work still change?": the autosave's SQL against the Python rule -------------------
 
 
