@@ -125,6 +125,15 @@ def passage_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
+def passage_lines(text: str) -> list[str]:
+    """A passage's lines as the workspace shows and numbers them: a text ending in a line
+    break has no extra, empty last line."""
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _lines_with_offsets(text: str):
     offset = 0
     for line in text.split("\n"):
@@ -132,9 +141,45 @@ def _lines_with_offsets(text: str):
         offset += len(line) + 1
 
 
+_JOINERS = "'’-"  # inside a word ("All-Russian", "Soviet's") they belong to it
+_LEADING_JUNK = ".,;:!?)]}”’»…-–—"  # what a quotation does not start with
+_TRAILING_JUNK = "([{“‘«-–—"  # what it does not end with
+
+
+def _wordish(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _in_word(text: str, index: int) -> bool:
+    if not 0 <= index < len(text):
+        return False
+    if _wordish(text[index]):
+        return True
+    return (
+        text[index] in _JOINERS
+        and 0 < index < len(text) - 1
+        and _wordish(text[index - 1])
+        and _wordish(text[index + 1])
+    )
+
+
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
+    """Snap a quotation to whole words: a word cut in two is taken whole ("Second All-" becomes
+    "Second All-Russian"), and white space or stray punctuation at either end is dropped
+    (". Unrelenting" becomes "Unrelenting"). workspace.js snaps a selection the same way before
+    sending it."""
+    while 0 < start < end and _in_word(text, start) and _in_word(text, start - 1):
+        start -= 1
+    while start < end < len(text) and _in_word(text, end - 1) and _in_word(text, end):
+        end += 1
+    while (
+        start < end and (text[start].isspace() or text[start] in _LEADING_JUNK) and not _in_word(text, start)
+    ):
         start += 1
-    while end > start and text[end - 1].isspace():
+    while (
+        end > start
+        and (text[end - 1].isspace() or text[end - 1] in _TRAILING_JUNK)
+        and not _in_word(text, end - 1)
+    ):
         end -= 1
     return start, end

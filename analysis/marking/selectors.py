@@ -88,10 +88,15 @@ class GridRow:
     cells: list[GridCell]
     marked_count: int = 0
     answered_count: int = 0
+    started: bool = False  # written an answer or cited a quotation (``rules.started_exists``)
 
     @property
     def status(self) -> str:
+        """As the pupil's own list says it: work opened but neither written nor cited in yet is
+        "not started", though opening the workspace created the submission."""
         if self.submission is None:
+            return "not-started"
+        if self.submission.status == Submission.Status.IN_PROGRESS and not self.started:
             return "not-started"
         return self.submission.status.replace("_", "-")
 
@@ -184,16 +189,21 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
     for pk, username, first_name, last_name in students:
         student = GridStudent(pk, username, display_name_of(first_name, last_name, username))
         submission = submissions.get(pk)
+        started = False
         if submission is None:
             cells = list(not_started)  # never changed once built, so rows can share them
             number = None
             hidden = False
         else:
             handed_in = submission.status in MARKABLE_STATUSES
+            mine = [answers.get((submission.pk, question_id)) for question_id, _expects in columns]
             cells = [
-                _cell_for(expects_evidence, handed_in, answers.get((submission.pk, question_id)), labels)
-                for question_id, expects_evidence in columns
+                _cell_for(expects_evidence, handed_in, answer, labels)
+                for (_question_id, expects_evidence), answer in zip(columns, mine, strict=True)
             ]
+            # rules.started_exists, from the values already read: an answered question or a
+            # quotation (``_grid_answers``: answered first, one_cited fifth).
+            started = any(answer[0] or answer[4] is not None for answer in mine if answer is not None)
             number = numbers[submission.pk]
             hidden = hides_name(assignment, submission)
         rows.append(
@@ -204,6 +214,7 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
                 hidden=hidden,
                 number=number,
                 cells=cells,
+                started=started,
                 # As marks_release counts them: every answered question needs a mark, and a mark
                 # given before the answer changed does not count until it is saved again.
                 marked_count=sum(
