@@ -237,6 +237,16 @@ class Submission(models.Model):
         return digest.hexdigest()
 
 
+def answer_fingerprint(text: str, citations) -> str:
+    """SHA-256 of an answer's text and its evidence (``(passage id, start, end)`` triples, in
+    any order): equal exactly when the pupil's answer is the same."""
+    digest = hashlib.sha256(text.encode("utf-8"))
+    digest.update(b"\x00")
+    for passage_id, start, end in sorted(citations):
+        digest.update(f"{passage_id}:{start}:{end};".encode())
+    return digest.hexdigest()
+
+
 class ResponseQuerySet(models.QuerySet):
     def with_evidence(self):
         return self.prefetch_related(
@@ -260,6 +270,10 @@ class Response(models.Model):
     )
     hints_used = models.PositiveSmallIntegerField(_("hints used"), default=0)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The answer as last handed in (text and evidence, ``answer_fingerprint``); a mark remembers
+    # the value it was given against, so an answer changed after a reopen shows as needing a
+    # fresh look before its mark can be released.
+    content_hash = models.CharField(_("hash when handed in"), max_length=64, blank=True, editable=False)
 
     objects = ResponseQuerySet.as_manager()
 

@@ -1,4 +1,5 @@
-"""The marks export: one row per pupil, spreadsheet-safe cells."""
+"""The marks export: one row per pupil (written by config.spreadsheet, which makes every cell
+spreadsheet-safe)."""
 
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -6,19 +7,9 @@ from django.utils.translation import gettext as _
 
 from analysis.marking.selectors import progress_grid
 from analysis.models import Assignment, Submission
+from config.spreadsheet import csv_safe  # noqa: F401 - the one rule, kept importable from here
 
 # --- Reading: export and class insight --------------------------------------------
-
-# Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value):
-    """Neutralise a text cell that a spreadsheet would read as a formula by prefixing a
-    single quote; numbers and empty cells pass through unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def export_table(assignment: Assignment, questions) -> tuple[list[str], list[list]]:
@@ -72,4 +63,4 @@ def export_table(assignment: Assignment, questions) -> tuple[list[str], list[lis
                 when(submission.returned_at) if submission else "",
             ]
         )
-    return [str(h) for h in header], [[csv_safe(cell) for cell in row] for row in rows]
+    return [str(h) for h in header], rows

@@ -46,6 +46,12 @@ class MarkingItem:
     def anchor(self) -> str:
         return f"item-{self.response.pk}"
 
+    @property
+    def changed_since_marked(self) -> bool:
+        """Marked, then the pupil changed the answer (after a reopen): look again before release."""
+        mark = getattr(self.response, "mark", None)
+        return mark is not None and mark.answer_hash != self.response.content_hash
+
 
 def marking_responses(queryset):
     return queryset.select_related("submission__student", "question__mark_scheme", "mark").prefetch_related(

@@ -1,13 +1,9 @@
 """Teachers' assignments: library previews, setting and editing work, extensions, the live
 progress grid, returning work, export and insight. Teachers only, their own classes only."""
 
-import csv
-import io
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -34,6 +30,7 @@ from analysis.teaching.forms import (
     exercises_for,
 )
 from analysis.teaching.scope import HtmxHttpRequest
+from config.spreadsheet import csv_response
 
 # The grid refreshes every 10 s. Every refresh counts as activity for the idle-session limit,
 # so after half an hour without the teacher touching the page it stops and offers a button.
@@ -285,21 +282,40 @@ def assignment_release(request, pk):
         )
     if result.not_ready:
         numbers = anonymity.anonymous_numbers(assignment)
-        names = [
-            anonymity.anonymous_label(numbers.get(s.pk, 0))
-            if assignment.anonymous_marking
-            else s.student.display_name
-            for s in result.not_ready
-        ]
-        messages.warning(
-            request,
-            ngettext(
-                "Not released for %(count)s student with unmarked answers: %(names)s.",
-                "Not released for %(count)s students with unmarked answers: %(names)s.",
-                len(names),
+
+        def names(submissions):
+            return [
+                anonymity.anonymous_label(numbers.get(s.pk, 0))
+                if assignment.anonymous_marking
+                else s.student.display_name
+                for s in submissions
+            ]
+
+        changed = {s.pk for s in result.changed}
+        unmarked = names(s for s in result.not_ready if s.pk not in changed)
+        if unmarked:
+            messages.warning(
+                request,
+                ngettext(
+                    "Not released for %(count)s student with unmarked answers: %(names)s.",
+                    "Not released for %(count)s students with unmarked answers: %(names)s.",
+                    len(unmarked),
+                )
+                % {"count": len(unmarked), "names": ", ".join(unmarked)},
             )
-            % {"count": len(names), "names": ", ".join(names)},
-        )
+        if changed:
+            rewritten = names(result.changed)
+            messages.warning(
+                request,
+                ngettext(
+                    "Not released for %(count)s student whose answers changed after they were marked "
+                    "(look at each flagged answer again and save its mark): %(names)s.",
+                    "Not released for %(count)s students whose answers changed after they were marked "
+                    "(look at each flagged answer again and save its mark): %(names)s.",
+                    len(rewritten),
+                )
+                % {"count": len(rewritten), "names": ", ".join(rewritten)},
+            )
     if not result.released and not result.not_ready:
         messages.info(request, _("There was nothing to release: no handed-in work is waiting."))
     return redirect("teach:assignment-progress", assignment.pk)
@@ -356,17 +372,10 @@ def submission_print(request, pk, submission_id):
 def assignment_export(request, pk):
     assignment = scope.assignment(request, pk)
     header, rows = export.export_table(assignment, scope.questions(assignment))
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # a byte-order mark, so spreadsheet programs read UTF-8
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
     filename = "{}-{}-marks.csv".format(
         slugify(assignment.classroom.name) or "class", slugify(assignment.exercise.title) or "exercise"
     )
-    response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(filename=filename, header=header, rows=rows)
 
 
 @teacher_required

@@ -21,6 +21,11 @@ urlpatterns = [
         name="class-student-remove",
     ),
     path(
+        "classes/<int:pk>/students/<int:student_id>/unlock/",
+        classes.class_student_unlock,
+        name="class-student-unlock",
+    ),
+    path(
         "classes/<int:pk>/students/<int:student_id>/password/",
         classes.class_student_password,
         name="class-student-password",

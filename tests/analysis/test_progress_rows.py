@@ -68,7 +68,7 @@ def cell(state, **values):
     return GridCell(state, LABELS[state], **values)
 
 
-def row(name, *, status=None, pk=41, cells=(), late=False, marked=0, answered=0, hidden=False):
+def row(name, *, status=None, pk=41, cells=(), late=False, marked=0, answered=0, hidden=False, started=True):
     submission = None if status is None else GridSubmission(pk, status, late, None, None)
     return GridRow(
         student=GridStudent(3, "user3", name),
@@ -79,6 +79,7 @@ def row(name, *, status=None, pk=41, cells=(), late=False, marked=0, answered=0,
         cells=list(cells),
         marked_count=marked,
         answered_count=answered,
+        started=started and submission is not None,
     )
 
 

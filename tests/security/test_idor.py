@@ -164,6 +164,11 @@ SWEEPS = [
         )
         for name in ("teach:class-student-remove", "teach:class-student-password")
     ),
+    Sweep(
+        "teach:class-student-unlock",
+        {"pk": "classroom", "student_id": "student"},
+        lambda u, o: teaches(u, o["pk"]) and enrolled(o["student_id"], o["pk"]),
+    ),
     Sweep("teach:exercise-preview", {"pk": "exercise"}, lambda u, o: True),
     Sweep("teach:exercise-worksheet", {"pk": "exercise"}, lambda u, o: True),
     *(

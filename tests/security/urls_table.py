@@ -274,6 +274,13 @@ ROWS = [
         kwargs=lambda w: {"pk": w.class_a.pk, "student_id": w.users["a2"].pk},
     ),
     Row(
+        "teach:class-student-unlock",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=lambda w: {"pk": w.class_a.pk, "student_id": w.users["a2"].pk},
+    ),
+    Row(
         "teach:class-student-password",
         "teacher",
         A("teacher_a"),
