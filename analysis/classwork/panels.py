@@ -4,9 +4,11 @@ A source's origin card, context notes, numbered passages and glossary popovers a
 for every student, and they are most of the workspace page's HTML and of its rendering time.
 So they are rendered without any student's highlights and kept in the cache (Redis in
 production, shared by every server; per process otherwise), together with the sentence spans
-the keyboard citing tools need. The workspace page adds each student's highlights in the
-browser from a small JSON list of spans (``workspace.js``), and re-renders a passage with its
-highlights on the server when evidence is attached or removed.
+the keyboard citing tools need and the number of each passage's first line (lines are numbered
+through the whole source, so evidence chips can say "Source A, line 14"). The workspace page
+adds each student's highlights in the browser from a small JSON list of spans
+(``workspace.js``), and re-renders a passage with its highlights on the server when evidence
+is attached or removed.
 
 What a panel shows depends on the pupil's support level (the origin card, the context note and
 the modified texts come and go), so the key also carries the parts the level shows
@@ -25,7 +27,8 @@ from django.utils.translation import get_language
 
 from analysis.classwork.heuristics import passage_sentences
 from analysis.classwork.support import Support
-from analysis.models import Source
+from analysis.models import Source, SupportLevel
+from analysis.templatetags.passages import first_lines
 
 PANEL_FORMAT = 2
 PANEL_TIMEOUT = 7 * 24 * 60 * 60  # seconds; a new version gets a new key anyway
@@ -42,13 +45,14 @@ def _render(source: Source, support: Support) -> dict:
         str(passage.pk): [[s.start, s.end, s.text] for s in passage_sentences(passage.text)]
         for passage in source.passages.all()
     }
-    return {"html": str(html), "sentences": sentences}
+    return {"html": str(html), "sentences": sentences, "first_lines": first_lines(source.passages.all())}
 
 
 def source_panels(sources: list[Source], *, support: Support) -> list[dict]:
     """For each source, in order: ``{"html": SafeString, "sentences": {passage id: [[start,
-    end, text], …]}}``. One cache round trip for all of them; the sources missing from the cache
-    are rendered with their passages and glossary loaded in two queries, then stored."""
+    end, text], …]}, "first_lines": {passage id: its first line's number}}``. One cache round
+    trip for all of them; the sources missing from the cache are rendered with their passages
+    and glossary loaded in two queries, then stored."""
     keys = {source.pk: _key(source, support) for source in sources}
     found = cache.get_many(list(keys.values()))
     missing = [source for source in sources if keys[source.pk] not in found]
@@ -62,5 +66,13 @@ def source_panels(sources: list[Source], *, support: Support) -> list[dict]:
         entry = found[keys[source.pk]]
         # Rendered by the template engine above, which escaped every value it was given.
         html: SafeString = mark_safe(entry["html"])
-        panels.append({"html": html, "sentences": entry["sentences"]})
+        panels.append({"html": html, "sentences": entry["sentences"], "first_lines": entry["first_lines"]})
     return panels
+
+
+def source_first_lines(sources: list[Source]) -> dict[int, int]:
+    """Passage id → the number of its first line in its source, for every passage of
+    ``sources`` (from the cached panels: no query once they are cached)."""
+    # Line numbers do not depend on the support level: any level's panels will do.
+    panels = source_panels(sources, support=Support(level=SupportLevel.STANDARD))
+    return {pk: line for entry in panels for pk, line in entry["first_lines"].items()}

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Classroom, User
@@ -39,6 +40,13 @@ class ClassroomChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
+class ClassroomsChoiceField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj):
+        return obj.name
+
+
 class AssignmentForm(forms.ModelForm):
     """Set an exercise to one of the teacher's classes. Once students have started,
     the exercise and class are fixed (their answers belong to that exercise)."""
@@ -59,11 +67,16 @@ class AssignmentForm(forms.ModelForm):
             "late_allowed",
             "anonymous_marking",
             "release_model_answers",
+            "note",
             "support_level",
             "time_limit_minutes",
             "on_time_limit",
         ]
-        widgets = {"support_level": forms.RadioSelect, "on_time_limit": forms.RadioSelect}
+        widgets = {
+            "note": forms.Textarea(attrs={"rows": 3, "maxlength": 1000}),
+            "support_level": forms.RadioSelect,
+            "on_time_limit": forms.RadioSelect,
+        }
         help_texts = {
             "support_level": _(
                 "Guided: caption, source information, context, timeline and people, glossary, hints, "
@@ -84,8 +97,9 @@ class AssignmentForm(forms.ModelForm):
         }
 
     def __init__(self, *args, teacher, has_work=False, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # labels are words, not "Class:"
         super().__init__(*args, **kwargs)
-        self.fields["exercise"].queryset = Exercise.objects.order_by("title")
+        self.fields["exercise"].queryset = exercises_for(teacher)
         self.fields["classroom"].queryset = Classroom.objects.taught_by(teacher).active().order_by("name")
         # Not sent by older forms: the model's defaults apply (standard; hand in at the limit).
         self.fields["support_level"].required = False
@@ -121,6 +135,32 @@ class AssignmentForm(forms.ModelForm):
                 "time_limit_minutes", _("Give a time limit from 1 to 600 minutes, or leave it empty.")
             )
         return cleaned
+
+
+def exercises_for(teacher):
+    """The exercises a teacher may set (and link to with ``?exercise=<id>``): the site library,
+    their own, and those colleagues of their school share; never archived ones."""
+    mine = Q(owner__isnull=True) | Q(owner=teacher)
+    if teacher.school_id is not None:
+        mine |= Q(shared=True, school_id=teacher.school_id)
+    return Exercise.objects.filter(mine, archived_at__isnull=True).order_by("title")
+
+
+class AssignmentCreateForm(AssignmentForm):
+    """Setting new work: the same form, but one exercise may go to several of the teacher's
+    classes at once (one assignment each). The field keeps its name and its label, Class."""
+
+    classroom = ClassroomsChoiceField(queryset=Classroom.objects.none(), label=_("Class"))
+
+    class Meta(AssignmentForm.Meta):
+        fields = [name for name in AssignmentForm.Meta.fields if name != "classroom"]
+
+    def __init__(self, *args, teacher, **kwargs):
+        super().__init__(*args, teacher=teacher, **kwargs)
+        classes = self.fields["classroom"].queryset
+        self.fields["classroom"].help_text = _("Tick one class or several: each gets its own copy to mark.")
+        if not self.is_bound and "classroom" not in self.initial and len(classes) == 1:
+            self.initial["classroom"] = [classes[0].pk]
 
 
 class ExtensionForm(forms.Form):

@@ -20,6 +20,16 @@ urlpatterns = [
         classes.class_student_remove,
         name="class-student-remove",
     ),
+    path(
+        "classes/<int:pk>/students/<int:student_id>/unlock/",
+        classes.class_student_unlock,
+        name="class-student-unlock",
+    ),
+    path(
+        "classes/<int:pk>/students/<int:student_id>/password/",
+        classes.class_student_password,
+        name="class-student-password",
+    ),
     # Exercises from the library, before assigning
     path("exercises/<int:pk>/", assignments.exercise_preview, name="exercise-preview"),
     path("exercises/<int:pk>/worksheet/", assignments.exercise_worksheet, name="exercise-worksheet"),
@@ -64,6 +74,11 @@ urlpatterns = [
         "assignments/<int:pk>/submissions/<int:submission_id>/print/",
         assignments.submission_print,
         name="submission-print",
+    ),
+    path(
+        "assignments/<int:pk>/responses/<int:response_id>/mark/",
+        marking.response_mark,
+        name="response-mark",
     ),
     path(
         "assignments/<int:pk>/questions/<int:question_id>/",

@@ -420,7 +420,10 @@ def test_a_level_0_mark_is_saved_as_level_0_and_shown_apart_from_unmarked(
     assert "No creditable response · 0 marks" not in page  # the scheme's own Level 0 stands in for it
 
     prefix = f"r{first.pk}"
-    teacher_client.post(url, {"response": first.pk, f"{prefix}-level": "0", f"{prefix}-marks": "0"})
+    teacher_client.post(
+        reverse("teach:response-mark", args=[assignment.pk, first.pk]),
+        {f"{prefix}-level": "0", f"{prefix}-marks": "0"},
+    )
 
     mark = Mark.objects.get(response=first)
     assert (mark.level, mark.marks) == (0, 0)
