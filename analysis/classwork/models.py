@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analysis.library.models import Exercise, Passage, Question
+from analysis.library.models import Exercise, Passage, Question, Region
 
 # --- Classroom work ----------------------------------------------------------
 
@@ -229,7 +229,7 @@ class Submission(models.Model):
 class ResponseQuerySet(models.QuerySet):
     def with_evidence(self):
         return self.prefetch_related(
-            Prefetch("evidence", queryset=Evidence.objects.select_related("passage"))
+            Prefetch("evidence", queryset=Evidence.objects.select_related("passage", "region"))
         )
 
 
@@ -274,11 +274,25 @@ class Evidence(models.Model):
     response = models.ForeignKey(
         Response, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("response")
     )
+    # Either a span of a passage's text, or (visual sources) a region of an image: exactly one.
     passage = models.ForeignKey(
-        Passage, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("passage")
+        Passage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("passage"),
     )
-    start = models.PositiveIntegerField(_("start offset"))
-    end = models.PositiveIntegerField(_("end offset"))
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("region"),
+    )
+    start = models.PositiveIntegerField(_("start offset"), default=0)
+    end = models.PositiveIntegerField(_("end offset"), default=0)
     quote = models.TextField(_("quoted text"))
     created_at = models.DateTimeField(_("cited"), auto_now_add=True)
 
@@ -287,9 +301,22 @@ class Evidence(models.Model):
         verbose_name = _("evidence")
         verbose_name_plural = _("evidence")
         constraints = [
-            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="evidence_span_not_empty"),
+            models.CheckConstraint(
+                condition=Q(passage__isnull=True) | Q(end__gt=models.F("start")),
+                name="evidence_span_not_empty",
+            ),
+            models.CheckConstraint(
+                condition=Q(passage__isnull=False, region__isnull=True)
+                | Q(passage__isnull=True, region__isnull=False, start=0, end=0),
+                name="evidence_passage_or_region",
+            ),
             models.UniqueConstraint(
                 fields=["response", "passage", "start", "end"], name="evidence_cited_once"
+            ),
+            models.UniqueConstraint(
+                fields=["response", "region"],
+                condition=Q(region__isnull=False),
+                name="evidence_region_cited_once",
             ),
         ]
 

@@ -23,7 +23,7 @@ from django.utils.translation import get_language
 from analysis.classwork.heuristics import passage_sentences
 from analysis.models import Source
 
-PANEL_FORMAT = 1
+PANEL_FORMAT = 2  # 2: image sources' figure with region buttons
 PANEL_TIMEOUT = 7 * 24 * 60 * 60  # seconds; a new version gets a new key anyway
 
 
@@ -33,7 +33,7 @@ def _key(source: Source) -> str:
 
 
 def _render(source: Source) -> dict:
-    html = render_to_string("analysis/_source.html", {"source": source})
+    html = render_to_string("analysis/_source.html", {"source": source, "pupil": True})
     sentences = {
         str(passage.pk): [[s.start, s.end, s.text] for s in passage_sentences(passage.text)]
         for passage in source.passages.all()
@@ -49,7 +49,7 @@ def source_panels(sources: list[Source]) -> list[dict]:
     found = cache.get_many(list(keys.values()))
     missing = [source for source in sources if keys[source.pk] not in found]
     if missing:
-        prefetch_related_objects(missing, "passages", "glossary")
+        prefetch_related_objects(missing, "passages", "glossary", "regions")
         rendered = {keys[source.pk]: _render(source) for source in missing}
         cache.set_many(rendered, PANEL_TIMEOUT)
         found.update(rendered)

@@ -141,6 +141,8 @@ class Chip:
 
 
 def make_chip(evidence: Evidence, letters: dict[int, str]) -> Chip:
+    if evidence.region_id:  # a region of an image source: no lines
+        return Chip(evidence, letters.get(evidence.region.source_id, "?"), 0, 0)
     text = evidence.passage.text
     first = text.count("\n", 0, evidence.start) + 1
     last = first + text.count("\n", evidence.start, max(evidence.start, evidence.end - 1))
@@ -288,7 +290,7 @@ def _workspace_responses(*, assignment: Assignment, student) -> list[Response]:
             # default ordering (response → submission → assignment, student) for nothing.
             Prefetch(
                 "evidence",
-                queryset=Evidence.objects.select_related("passage").order_by("created_at", "pk"),
+                queryset=Evidence.objects.select_related("passage", "region").order_by("created_at", "pk"),
             )
         )
         .order_by("question__position", "question_id")
@@ -331,6 +333,8 @@ def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
         response.submission = submission
         evidence = list(response.evidence.all())
         for cited in evidence:
+            if cited.passage_id is None:
+                continue  # a region: outlined in the browser from the chips (regions.js)
             highlights.setdefault(cited.passage_id, []).append((cited.start, cited.end))
         items.append(
             QuestionItem(
@@ -363,7 +367,7 @@ def response_chips(*, response: Response, letters: dict[int, str]) -> list[Chip]
     """The evidence chips of one answer (one query)."""
     return [
         make_chip(evidence, letters)
-        for evidence in Evidence.objects.filter(response=response).select_related("passage")
+        for evidence in Evidence.objects.filter(response=response).select_related("passage", "region")
     ]
 
 
@@ -390,7 +394,7 @@ def feedback_load(*, submission: Submission) -> tuple[list[FeedbackItem], int, i
     responses = (
         Response.objects.filter(submission=submission)
         .select_related("question", "mark")
-        .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.select_related("passage")))
+        .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.select_related("passage", "region")))
         .order_by("question__position", "question_id")
     )
     items = [

@@ -42,6 +42,7 @@ from analysis.models import (
     Evidence,
     Passage,
     Question,
+    Region,
     Response,
     Submission,
 )
@@ -315,6 +316,43 @@ def evidence_add(
         return evidence, True
 
 
+def evidence_add_region(
+    *, response_id: int, student, region_id: int, assignment_id=None, now=None
+) -> tuple[Evidence, bool]:
+    """Cite a region of an image source as evidence for the answer; return ``(evidence,
+    created)``. The region must belong to one of the exercise's sources (anything else is
+    refused, whatever id the client sends). Citing it twice returns the existing evidence with
+    ``created=False``. The quote is the region's label when cited, for the record. Raises
+    ``EvidenceRejected``, ``WorkClosed`` or ``Response.DoesNotExist`` like ``evidence_add``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        submission = _locked_submission(
+            student=student, now=now, response_id=response_id, assignment_id=assignment_id
+        )
+        response = Response.objects.select_related("question").get(pk=response_id, submission=submission)
+        response.submission = submission
+        region = (
+            Region.objects.filter(
+                pk=region_id, source__exercise_links__exercise_id=submission.assignment.exercise_id
+            )
+            .select_related("source")
+            .first()
+        )
+        if region is None:
+            raise EvidenceRejected(_("That region is not part of this exercise's sources."))
+        existing = Evidence.objects.filter(response=response, region=region).first()
+        if existing is not None:
+            existing.response, existing.region = response, region
+            return existing, False
+        if Evidence.objects.filter(response=response).count() >= EVIDENCE_MAX_PER_ANSWER:
+            raise EvidenceRejected(
+                _("An answer can cite at most %(max)s quotations. Remove one to add another.")
+                % {"max": EVIDENCE_MAX_PER_ANSWER}
+            )
+        evidence = Evidence.objects.create(response=response, region=region, quote=region.label)
+        return evidence, True
+
+
 def evidence_remove(*, evidence_id: int, response_id: int, student, assignment_id=None, now=None) -> Evidence:
     """Delete one piece of evidence from the student's answer; return it (deleted, with its
     response, submission and passage attached) so the caller can say what was removed. Raises
@@ -324,9 +362,9 @@ def evidence_remove(*, evidence_id: int, response_id: int, student, assignment_i
         submission = _locked_submission(
             student=student, now=now, response_id=response_id, assignment_id=assignment_id
         )
-        evidence = Evidence.objects.select_related("passage__source", "response__question").get(
-            pk=evidence_id, response_id=response_id, response__submission=submission
-        )
+        evidence = Evidence.objects.select_related(
+            "passage__source", "region__source", "response__question"
+        ).get(pk=evidence_id, response_id=response_id, response__submission=submission)
         evidence.response.submission = submission
         evidence.delete()
         return evidence

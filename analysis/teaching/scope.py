@@ -48,7 +48,7 @@ def exercise_sources(exercise):
         ExerciseSource.objects.filter(exercise=exercise)
         .order_by("position")
         .select_related("source")
-        .prefetch_related("source__passages", "source__glossary")
+        .prefetch_related("source__passages", "source__glossary", "source__regions")
     )
     return [link.source for link in links]
 
