@@ -85,7 +85,7 @@ explain: install-bench
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/provenance_bench \
 	timeout 300 $(PY) bench/explain.py $(EXPLAIN_ARGS)
 
-# --- Reliability under load and crashes (trust/; QUALITY.md T8, T9, T12, T13) -------------
+# --- Reliability under load and crashes (trust/; docs/quality.md T8, T9, T12, T13) ---------
 # Real gunicorn (4 sync workers, production settings) against a private throw-away PostgreSQL
 # cluster (needs the server binaries, not a running server). Stops by itself in < 10 minutes,
 # prints a table, writes trust/results.json.

@@ -430,7 +430,7 @@ def test_workspace_fits_a_320_pixel_screen(page, live_server, world):
     assert overflow <= 0
 
 
-# --- More ways to lose a connection (QUALITY.md T10) -----------------------------------------
+# --- More ways to lose a connection (docs/quality.md T10) -----------------------------------------
 
 
 # Counts the autosave POSTs per answer and how many were in flight at once (saves are compare-and-

@@ -1,5 +1,5 @@
 """The security battery's shared world: two classes, their teachers and pupils, a site admin
-and an inactive pupil, with work in every state (QUALITY.md T1-T7, T13).
+and an inactive pupil, with work in every state (docs/quality.md T1-T7, T13).
 
 ``build_world(text=...)`` (or ``retext(world, text)`` on a built one) lets the XSS tests put
 a payload in every user- or admin-writable text field of the same world the permission
