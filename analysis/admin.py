@@ -51,10 +51,11 @@ class SourcePackUploadForm(forms.Form):
     pack = forms.FileField(
         label=_("Source pack"),
         help_text=_(
-            "A UTF-8 YAML file in the source-pack format. A pack with any error changes nothing; "
-            "re-uploading a pack updates its sources, mark schemes and exercises by slug."
+            "A UTF-8 YAML file in the source-pack format, or a .zip pack (pack.yaml and images/) for "
+            "image sources. A pack with any error changes nothing; re-uploading a pack updates its "
+            "sources, mark schemes and exercises by slug."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,application/yaml,text/yaml"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,.zip,application/yaml,text/yaml"}),
     )
 
 
@@ -133,6 +134,11 @@ class SourceAdmin(admin.ModelAdmin):
     @admin.action(description=_("Export selected sources as a source pack"), permissions=["view"])
     def export_pack(self, request, queryset):
         slugs = list(queryset.order_by("sort_date", "title", "pk").values_list("slug", flat=True))
+        if queryset.exclude(image="").exists():  # image sources travel as a .zip pack
+            response = HttpResponse(packs.pack_export_zip(source_slugs=slugs), content_type="application/zip")
+            filename = f"{slugs[0]}.zip" if len(slugs) == 1 else "source-pack.zip"
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
         response = HttpResponse(
             packs.pack_export(source_slugs=slugs), content_type="application/yaml; charset=utf-8"
         )

@@ -49,7 +49,8 @@ def source_panels(sources: list[Source]) -> list[dict]:
     found = cache.get_many(list(keys.values()))
     missing = [source for source in sources if keys[source.pk] not in found]
     if missing:
-        prefetch_related_objects(missing, "passages", "glossary", "regions")
+        prefetch_related_objects(missing, "passages", "glossary")
+        prefetch_related_objects([source for source in missing if source.image], "regions")
         rendered = {keys[source.pk]: _render(source) for source in missing}
         cache.set_many(rendered, PANEL_TIMEOUT)
         found.update(rendered)

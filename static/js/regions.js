@@ -84,7 +84,7 @@
     var picker = questionPicker.cloneNode(true);
     picker.id = "region-target-" + index;
     label.setAttribute("for", picker.id);
-    label.textContent = questionPicker.labels && questionPicker.labels[0] ? questionPicker.labels[0].textContent : "";
+    label.textContent = figure.getAttribute("data-cite-label");
     picker.value = questionPicker.value;
     row.appendChild(label);
     row.appendChild(picker);
