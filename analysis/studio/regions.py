@@ -176,7 +176,11 @@ def _serve_image(request, pk):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = f"private, max-age={IMAGE_CACHE_SECONDS}"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # Opened on its own, the image is a document that can do nothing.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'; sandbox"
+    )
     return response
 
 

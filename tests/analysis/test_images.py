@@ -330,3 +330,128 @@ def test_the_teacher_sees_cited_regions_outlined_on_the_marking_page(
         reverse("teach:assignment-insight", args=[image_assignment.pk])
     ).content.decode()
     assert "cited by 1 student" in insight
+
+
+# --- Packs: .zip with pack.yaml and images/ -------------------------------------------------
+
+import zipfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from analysis.library.packs import PackInvalid, pack_export_zip, pack_import_any  # noqa: E402
+
+HOPPER = Path(settings.BASE_DIR) / "fixtures" / "grace-hopper-1984.zip"
+HOPPER_SLUG = "grace-hopper-navy-portrait-1984"
+
+
+def make_zip(entries: dict[str, bytes], *, symlinks=()) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            info = zipfile.ZipInfo(name)
+            if name in symlinks:
+                info.external_attr = (0o120777) << 16
+            archive.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def hopper_yaml() -> str:
+    with zipfile.ZipFile(HOPPER) as archive:
+        return archive.read("pack.yaml").decode()
+
+
+def test_the_demo_pack_round_trips_byte_for_byte(tmp_path):
+    call_command("import_sources", str(HOPPER), stdout=io.StringIO())
+    source = Source.objects.get(slug=HOPPER_SLUG)
+    stored = source.image.name
+    assert (source.image_width, source.image_height, source.regions.count()) == (512, 600, 4)
+    first, second = tmp_path / "first.zip", tmp_path / "second.zip"
+    call_command(
+        "export_sources", "--exercise", "grace-hopper-portrait", "-o", str(first), stderr=io.StringIO()
+    )
+    out = io.StringIO()
+    call_command("import_sources", str(first), stdout=out)
+    assert "images: 1 unchanged; regions: 4 unchanged" in out.getvalue()
+    call_command(
+        "export_sources", "--exercise", "grace-hopper-portrait", "-o", str(second), stderr=io.StringIO()
+    )
+    assert first.read_bytes() == second.read_bytes()
+    assert Source.objects.get(slug=HOPPER_SLUG).image.name == stored  # not re-encoded again
+    with zipfile.ZipFile(first) as archive:
+        assert archive.namelist() == ["pack.yaml", f"images/{HOPPER_SLUG}.jpg"]
+        assert archive.read(f"images/{HOPPER_SLUG}.jpg") == source.image.open("rb").read()
+
+
+@pytest.mark.parametrize(
+    ("entries", "symlinks", "words"),
+    [
+        ({"pack.yaml": b"", "../evil.png": b"x"}, (), "no absolute paths, no '..'"),
+        ({"pack.yaml": b"", "/etc/evil.png": b"x"}, (), "no absolute paths, no '..'"),
+        ({"pack.yaml": b"", "images/../../evil.png": b"x"}, (), "no absolute paths, no '..'"),
+        ({"pack.yaml": b"", "images/link.png": b"/etc/passwd"}, ("images/link.png",), "symbolic links"),
+        ({"images/a.png": b"x"}, (), "no pack.yaml"),
+    ],
+)
+def test_a_zip_with_unsafe_names_is_refused_before_anything_is_read(entries, symlinks, words):
+    before = stored_files()
+    with pytest.raises(PackInvalid) as refused:
+        pack_import_any(data=make_zip(entries, symlinks=symlinks), filename="pack.zip")
+    assert words in str(refused.value)
+    assert not Source.objects.exists() and stored_files() == before
+
+
+def test_a_zip_bomb_is_refused_by_its_uncompressed_size(settings):
+    settings.SOURCE_PACK_ZIP_MAX_BYTES = 1_000_000
+    bomb = make_zip({"pack.yaml": b"sources: []\n", "images/bomb.png": b"\0" * 5_000_000})
+    assert len(bomb) < 20_000
+    with pytest.raises(PackInvalid) as refused:
+        pack_import_any(data=bomb, filename="bomb.zip")
+    assert "would unpack to 5000012 bytes" in str(refused.value)
+
+
+def test_too_many_files_are_refused(settings):
+    settings.SOURCE_PACK_ZIP_MAX_FILES = 3
+    entries = {"pack.yaml": b""} | {f"images/{n}.png": b"x" for n in range(5)}
+    with pytest.raises(PackInvalid) as refused:
+        pack_import_any(data=make_zip(entries), filename="many.zip")
+    assert "holds 6 entries; the limit is 3" in str(refused.value)
+
+
+def test_a_bad_image_in_a_pack_is_refused_at_its_line_and_nothing_is_written():
+    text = hopper_yaml()
+    before = stored_files()
+    data = make_zip({"pack.yaml": text.encode(), "images/grace-hopper-1984.jpg": SVG})
+    with pytest.raises(PackInvalid) as refused:
+        pack_import_any(data=data, filename="bad.zip")
+    error = next(e for e in refused.value.errors if e.field == "sources[0].image")
+    assert "SVG, GIF and other formats are not accepted" in error.message
+    assert error.line == text.split("\n").index("    image: images/grace-hopper-1984.jpg") + 1
+    assert not Source.objects.exists() and stored_files() == before
+
+
+def test_an_image_needs_a_zip_pack():
+    from analysis.library.packs import pack_import
+
+    with pytest.raises(PackInvalid) as refused:
+        pack_import(data=hopper_yaml().encode(), filename="pack.yaml")
+    assert "an image travels in a .zip pack" in str(refused.value)
+
+
+def test_reimporting_a_pack_that_moves_a_cited_region_is_refused(student, school_class):
+    call_command("import_sources", str(HOPPER), stdout=io.StringIO())
+    source = Source.objects.get(slug=HOPPER_SLUG)
+    assignment = factories.make_assignment(classroom=school_class, exercise=source.exercises.get())
+    submission = work.submission_start(assignment=assignment, student=student)
+    flag = source.regions.get(position=0)
+    work.evidence_add_region(response_id=submission.responses.last().pk, student=student, region_id=flag.pk)
+    exported = pack_export_zip(exercise_slugs=["grace-hopper-portrait"])
+    with zipfile.ZipFile(io.BytesIO(exported)) as archive:
+        text = archive.read("pack.yaml").decode().replace("w: 0.3\n", "w: 0.35\n", 1)
+        image = archive.read(f"images/{HOPPER_SLUG}.jpg")
+    moved = make_zip({"pack.yaml": text.encode(), f"images/{HOPPER_SLUG}.jpg": image})
+    with pytest.raises(PackInvalid) as refused:
+        pack_import_any(data=moved, filename="moved.zip")
+    assert "cannot be moved or resized" in str(refused.value)
+    assert Region.objects.get(pk=flag.pk).w == 0.3
