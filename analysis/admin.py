@@ -25,6 +25,7 @@ from analysis.models import (
     MarkScheme,
     Passage,
     Question,
+    Region,
     Response,
     Source,
     Submission,
@@ -37,6 +38,16 @@ class PassageInline(admin.StackedInline):
     model = Passage
     extra = 0
     fields = ["position", "label", "text"]
+    ordering = ["position", "pk"]
+
+
+class RegionInline(admin.TabularInline):
+    """An image source's regions (fractions of the image; the teachers' editor takes percent).
+    A region pupils have cited cannot be moved (Region.clean) or deleted (PROTECT)."""
+
+    model = Region
+    extra = 0
+    fields = ["position", "label", "x", "y", "w", "h"]
     ordering = ["position", "pk"]
 
 
@@ -67,7 +78,7 @@ class SourceAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["title", "slug", "author", "publication"]
     prepopulated_fields = {"slug": ["title"]}
-    inlines = [PassageInline, GlossaryTermInline]
+    inlines = [PassageInline, GlossaryTermInline, RegionInline]
     fieldsets = [
         (
             None,
@@ -87,7 +98,17 @@ class SourceAdmin(admin.ModelAdmin):
             _("Notes"),
             {"fields": ["caption", "context", "teacher_notes", "citation", "rights", "translation"]},
         ),
+        # The image itself comes only through the checked upload (/teach/sources/new-image/) or a
+        # .zip pack (docs/visual-sources.md), never as a raw admin upload.
+        (_("Image"), {"fields": ["image_info", "alt_text", "transcription"]}),
     ]
+    readonly_fields = ["image_info"]
+
+    @admin.display(description=_("image"))
+    def image_info(self, obj):
+        if not obj or not obj.image:
+            return "—"
+        return f"{obj.image_width} × {obj.image_height} px, {obj.image.name}"
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_passages=Count("passages"))

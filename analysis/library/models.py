@@ -226,6 +226,19 @@ class Region(models.Model):
     def __str__(self):
         return f"{self.source.title}: {self.label}"
 
+    def clean(self):
+        super().clean()
+        if self.pk is not None:
+            stored = Region.objects.filter(pk=self.pk).values("x", "y", "w", "h").first()
+            moved = stored and any(abs(stored[k] - (getattr(self, k) or 0)) > 1e-9 for k in "xywh")
+            if moved and self.evidence.exists():
+                raise ValidationError(
+                    _(
+                        "Pupils have cited this region, so it cannot be moved or resized; "
+                        "its label can change."
+                    )
+                )
+
     def percent(self, name: str) -> float:
         return round(getattr(self, name) * 100, 2)
 

@@ -455,3 +455,16 @@ def test_reimporting_a_pack_that_moves_a_cited_region_is_refused(student, school
         pack_import_any(data=moved, filename="moved.zip")
     assert "cannot be moved or resized" in str(refused.value)
     assert Region.objects.get(pk=flag.pk).w == 0.3
+
+
+def test_the_admin_cannot_move_a_cited_region_either(student, image_assignment):
+    from django.core.exceptions import ValidationError
+
+    submission = work.submission_start(assignment=image_assignment, student=student)
+    region = Region.objects.get(label="The face")
+    work.evidence_add_region(response_id=submission.responses.last().pk, student=student, region_id=region.pk)
+    region.x = 0.35
+    with pytest.raises(ValidationError, match="cannot be moved or resized"):
+        region.full_clean()
+    region.x, region.label = 0.3, "Her face"
+    region.full_clean()  # relabelling is fine
