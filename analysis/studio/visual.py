@@ -25,7 +25,9 @@ class RegionRefused(Exception):
 
 def unique_slug(*, owner, title: str) -> str:
     base = (slugify(title) or "image-source")[:80].strip("-") or "image-source"
-    taken = set(Source.objects.filter(owner=owner, slug__startswith=base).values_list("slug", flat=True))
+    # Unique across the whole library, not only the owner's own items: /sources/<slug>/ names
+    # a source by its slug alone.
+    taken = set(Source.objects.filter(slug__startswith=base).values_list("slug", flat=True))
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1

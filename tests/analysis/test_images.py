@@ -468,3 +468,23 @@ def test_the_admin_cannot_move_a_cited_region_either(student, image_assignment):
         region.full_clean()
     region.x, region.label = 0.3, "Her face"
     region.full_clean()  # relabelling is fine
+
+
+def test_another_teachers_private_source_is_not_in_the_library(client, teacher, other_teacher):
+    source = factories.make_image_source(owner=teacher, title="My private poster")
+    client.force_login(other_teacher)
+    assert "My private poster" not in client.get(reverse("sources:source-list")).content.decode()
+    assert client.get(reverse("sources:source-detail", args=[source.slug])).status_code == 404
+    client.force_login(teacher)
+    page = client.get(reverse("sources:source-detail", args=[source.slug])).content.decode()
+    assert reverse("teach:source-regions", args=[source.pk]) in page
+
+
+def test_image_source_slugs_do_not_collide_across_teachers(client, teacher, other_teacher):
+    for user in (teacher, other_teacher):
+        client.force_login(user)
+        post_image(client, factories.png_bytes())
+    assert sorted(Source.objects.values_list("slug", flat=True)) == [
+        "grace-hopper-1984",
+        "grace-hopper-1984-2",
+    ]
