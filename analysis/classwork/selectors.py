@@ -145,7 +145,7 @@ class Chip:
     @property
     def where(self) -> str:
         """ "Source A, line 14" (or "Source B, region: the badge"): what a teacher can say aloud."""
-        if self.evidence.region_id:
+        if getattr(self.evidence, "region_id", None):
             return _("Source %(letter)s, region: %(label)s") % {
                 "letter": self.source_letter,
                 "label": self.evidence.region.label,
