@@ -105,7 +105,10 @@ class Command(BaseCommand):
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Demo data is for development only (DEBUG is off). Use --force to insist.")
-        exercises = list(Exercise.objects.order_by("slug"))
+        # Exercises on image sources (docs/visual-sources.md) last: the sample work is on the first.
+        exercises = sorted(
+            Exercise.objects.order_by("slug"), key=lambda e: e.sources.exclude(image="").exists()
+        )
         if not exercises:
             raise CommandError("No exercises found: run `manage.py import_sources fixtures/` first.")
         with transaction.atomic():
@@ -224,7 +227,11 @@ class Command(BaseCommand):
             )
             responses.append(response)
             cited_source = question.source or first_source
-            if text and cited_source:
+            if text and cited_source and cited_source.image:
+                region = cited_source.regions.order_by("position").first()
+                if region is not None:
+                    Evidence.objects.create(response=response, region=region, quote=region.label)
+            elif text and cited_source:
                 passages = list(cited_source.passages.all())
                 passage = passages[position % len(passages)]
                 end = _sentence_end(passage.text)
