@@ -111,6 +111,24 @@ class UnknownSlugs(LookupError):
         super().__init__(_("Not in the library: %(slugs)s") % {"slugs": ", ".join(missing)})
 
 
+# --- Whose space -----------------------------------------------------------------
+# ``owner=None`` is the site library (admins' imports and exports); a teacher's import or
+# export works in that teacher's own items and can only ever create or update those. Items a
+# pack refers to without defining them are looked up in the owner's space, then the site library.
+
+
+def _in_space(queryset, owner):
+    return queryset.filter(owner__isnull=True) if owner is None else queryset.filter(owner=owner)
+
+
+def _referable(queryset, owner, slugs) -> dict:
+    """Items a pack may refer to by slug: the owner's own first, then the site library's."""
+    found = {item.slug: item for item in queryset.filter(owner__isnull=True, slug__in=slugs)}
+    if owner is not None:
+        found.update({item.slug: item for item in queryset.filter(owner=owner, slug__in=slugs)})
+    return found
+
+
 # --- Schema --------------------------------------------------------------------
 
 # Kinds of value. TEXTS and SLUGS are lists of them; LIST is a list of mappings.
@@ -552,47 +570,87 @@ def _check_duplicates(checker: _Checker, records: list[Record], key: str, what: 
             )
 
 
-def _check_levels(checker: _Checker, scheme: Record) -> int | None:
-    """Levels numbered 1..n in order, each band min <= max, bands contiguous.
-    Returns the scheme's top mark (None if the levels are unusable)."""
-    levels = scheme.items_of("levels")
+@dataclass(frozen=True)
+class BandProblem:
+    """One problem with a mark scheme's levels: which level (0-based), which key, what."""
+
+    index: int
+    key: str  # "level" | "min" | "max"
+    message: str
+
+
+def band_problems(levels: list[dict], *, max_marks: int | None = None) -> list[BandProblem]:
+    """The rules every mark scheme obeys, wherever it is written (a source pack, the studio):
+    levels numbered 1..n in order, each band min <= max, bands contiguous with no overlap and,
+    when ``max_marks`` is given, the top band ending at the question's marks. ``levels`` are
+    mappings with ``level``, ``min`` and ``max`` (any may be missing: reported elsewhere)."""
+    problems = []
     for expected, level in enumerate(levels, start=1):
         if level.get("level") not in (None, expected):
-            checker.add(
-                level.line_of("level"),
-                level.path_of("level"),
-                _("levels must be numbered 1, 2, 3… in order: expected %(expected)s, found %(found)s")
-                % {"expected": expected, "found": level["level"]},
+            problems.append(
+                BandProblem(
+                    expected - 1,
+                    "level",
+                    _("levels must be numbered 1, 2, 3… in order: expected %(expected)s, found %(found)s")
+                    % {"expected": expected, "found": level["level"]},
+                )
             )
         low, high = level.get("min"), level.get("max")
         if low is not None and high is not None and low > high:
-            checker.add(
-                level.line_of("min"),
-                level.path_of("min"),
-                _("min %(min)s is above max %(max)s") % {"min": low, "max": high},
+            problems.append(
+                BandProblem(
+                    expected - 1, "min", _("min %(min)s is above max %(max)s") % {"min": low, "max": high}
+                )
             )
     bands = [level for level in levels if None not in (level.get("min"), level.get("max"))]
     if len(bands) < len(levels) or any(level["min"] > level["max"] for level in bands):
-        return None  # already reported; comparing broken bands would only add noise
-    for lower, upper in pairwise(bands):
+        return problems  # comparing broken bands would only add noise
+    for index, (lower, upper) in enumerate(pairwise(bands), start=1):
         if upper["min"] <= lower["max"]:
-            checker.add(
-                upper.line_of("min"),
-                upper.path_of("min"),
-                _("band %(min)s–%(max)s overlaps the band %(lmin)s–%(lmax)s of the level before")
-                % {"min": upper["min"], "max": upper["max"], "lmin": lower["min"], "lmax": lower["max"]},
+            problems.append(
+                BandProblem(
+                    index,
+                    "min",
+                    _("band %(min)s–%(max)s overlaps the band %(lmin)s–%(lmax)s of the level before")
+                    % {"min": upper["min"], "max": upper["max"], "lmin": lower["min"], "lmax": lower["max"]},
+                )
             )
         elif upper["min"] > lower["max"] + 1:
-            checker.add(
-                upper.line_of("min"),
-                upper.path_of("min"),
-                _("gap between bands: marks %(low)s–%(high)s belong to no level")
-                % {"low": lower["max"] + 1, "high": upper["min"] - 1},
+            problems.append(
+                BandProblem(
+                    index,
+                    "min",
+                    _("gap between bands: marks %(low)s–%(high)s belong to no level")
+                    % {"low": lower["max"] + 1, "high": upper["min"] - 1},
+                )
             )
+    if max_marks is not None and bands and bands[-1]["max"] != max_marks:
+        problems.append(
+            BandProblem(
+                len(bands) - 1,
+                "max",
+                _("the top band ends at %(top)s, but the question is marked out of %(marks)s")
+                % {"top": bands[-1]["max"], "marks": max_marks},
+            )
+        )
+    return problems
+
+
+def _check_levels(checker: _Checker, scheme: Record) -> int | None:
+    """The mark-band rules (:func:`band_problems`), located in the pack.
+    Returns the scheme's top mark (None if the levels are unusable)."""
+    levels = scheme.items_of("levels")
+    problems = band_problems(levels)
+    for problem in problems:
+        level = levels[problem.index]
+        checker.add(level.line_of(problem.key), level.path_of(problem.key), problem.message)
+    bands = [level for level in levels if None not in (level.get("min"), level.get("max"))]
+    if len(bands) < len(levels) or any(level["min"] > level["max"] for level in bands):
+        return None
     return max((level["max"] for level in bands), default=None)
 
 
-def _check_pack(checker: _Checker, pack: Record) -> None:
+def _check_pack(checker: _Checker, pack: Record, owner=None) -> None:
     """Rules that span records, including references into the library."""
     sources = pack.items_of("sources")
     schemes = pack.items_of("mark_schemes")
@@ -611,17 +669,16 @@ def _check_pack(checker: _Checker, pack: Record) -> None:
 
     # What the exercises refer to that the pack does not define must be in the library.
     wanted_sources = {slug for ex in exercises for slug in ex.get("sources", [])} - pack_sources
-    library_sources = set(
-        Source.objects.filter(owner__isnull=True, slug__in=wanted_sources).values_list("slug", flat=True)
-    )
+    library_sources = set(_referable(Source.objects.all(), owner, wanted_sources))
     wanted_schemes = {
         q["mark_scheme"] for ex in exercises for q in ex.items_of("questions") if "mark_scheme" in q
     } - set(scheme_tops)
-    library_scheme_tops = dict(
-        MarkScheme.objects.filter(owner__isnull=True, slug__in=wanted_schemes)
-        .annotate(top=Max("levels__max_marks"))
-        .values_list("slug", "top")
-    )
+    library_scheme_tops = {
+        slug: scheme.top
+        for slug, scheme in _referable(
+            MarkScheme.objects.annotate(top=Max("levels__max_marks")), owner, wanted_schemes
+        ).items()
+    }
     known_sources = pack_sources | library_sources
     known_schemes = {**library_scheme_tops, **scheme_tops}
 
@@ -630,7 +687,9 @@ def _check_pack(checker: _Checker, pack: Record) -> None:
 
     # Changing a scheme's top mark must not strand questions outside this pack.
     stranded = (
-        Question.objects.filter(mark_scheme__owner__isnull=True, mark_scheme__slug__in=scheme_tops)
+        Question.objects.filter(
+            mark_scheme__in=_in_space(MarkScheme.objects.all(), owner), mark_scheme__slug__in=scheme_tops
+        )
         .exclude(exercise__slug__in=[ex["slug"] for ex in exercises if "slug" in ex])
         .select_related("exercise", "mark_scheme")
         .order_by("exercise__slug", "position")
@@ -756,9 +815,19 @@ class ImportSummary:
 
 
 class _Writer:
-    def __init__(self, checker: _Checker, summary: ImportSummary):
+    def __init__(self, checker: _Checker, summary: ImportSummary, owner=None):
         self.checker = checker
         self.summary = summary
+        self.owner = owner
+
+    def existing(self, model, slug):
+        """The item with this slug in the owner's space, or a new one that will belong there."""
+        found = _in_space(model.objects.all(), self.owner).filter(slug=slug).first()
+        if found is not None:
+            return found
+        if self.owner is None:
+            return model()
+        return model(owner=self.owner, school_id=self.owner.school_id)
 
     def save(self, obj, values: dict, kind: str, record: Record, schema: dict[str, Field], replacing=False):
         """Create or update one row, skipping the write when nothing changed.
@@ -807,7 +876,7 @@ class _Writer:
     # Sources -------------------------------------------------------------------
 
     def source(self, record: Record) -> Source:
-        source = Source.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Source()
+        source = self.existing(Source, record["slug"])
         source = self.save(source, self.values(record, SOURCE), "sources", record, SOURCE)
         self.passages(source, record)
         self.glossary(source, record)
@@ -875,7 +944,7 @@ class _Writer:
     # Mark schemes ---------------------------------------------------------------
 
     def mark_scheme(self, record: Record) -> MarkScheme:
-        scheme = MarkScheme.objects.filter(owner__isnull=True, slug=record["slug"]).first() or MarkScheme()
+        scheme = self.existing(MarkScheme, record["slug"])
         scheme = self.save(scheme, self.values(record, MARK_SCHEME), "mark schemes", record, MARK_SCHEME)
         # Levels are numbered 1..n by position (checked), so number and position agree.
         pairs, extras = self.positional(list(scheme.levels.order_by("number")), record.items_of("levels"))
@@ -889,7 +958,7 @@ class _Writer:
     # Exercises ------------------------------------------------------------------
 
     def exercise(self, record: Record, sources: dict[str, Source], schemes: dict[str, MarkScheme]):
-        exercise = Exercise.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Exercise()
+        exercise = self.existing(Exercise, record["slug"])
         values = self.values(record, EXERCISE)
         values.pop("sources")
         exercise = self.save(exercise, values, "exercises", record, EXERCISE)
@@ -952,14 +1021,14 @@ class _Writer:
         schemes = {record["slug"]: self.mark_scheme(record) for record in pack.items_of("mark_schemes")}
         exercises = pack.items_of("exercises")
         wanted_sources = {slug for record in exercises for slug in record["sources"]} - set(sources)
-        sources.update(_by_slug(Source.objects.all(), wanted_sources))
+        sources.update(_referable(Source.objects.all(), self.owner, wanted_sources))
         wanted_schemes = {
             question["mark_scheme"]
             for record in exercises
             for question in record.items_of("questions")
             if "mark_scheme" in question
         } - set(schemes)
-        schemes.update(_by_slug(MarkScheme.objects.all(), wanted_schemes))
+        schemes.update(_referable(MarkScheme.objects.all(), self.owner, wanted_schemes))
         for record in exercises:
             self.exercise(record, sources, schemes)
 
@@ -971,8 +1040,9 @@ class _DryRun(Exception):
     pass
 
 
-def pack_import(*, data: bytes, filename: str, dry_run: bool = False) -> ImportSummary:
-    """Check a pack and write it in one transaction.
+def pack_import(*, data: bytes, filename: str, dry_run: bool = False, owner=None) -> ImportSummary:
+    """Check a pack and write it in one transaction, into the site library (``owner=None``)
+    or into one teacher's own items (``owner``), which is all a teacher's import can touch.
 
     Returns what was created, updated, left unchanged and deleted; raises
     :class:`PackInvalid` listing every error, in which case nothing was written.
@@ -985,10 +1055,10 @@ def pack_import(*, data: bytes, filename: str, dry_run: bool = False) -> ImportS
     try:
         with transaction.atomic():
             pack = checker.mapping(node, PACK, "")
-            _check_pack(checker, pack)
+            _check_pack(checker, pack, owner)
             if checker.errors:
                 raise PackInvalid(checker.errors)
-            _Writer(checker, summary).pack(pack)
+            _Writer(checker, summary, owner).pack(pack)
             if checker.errors:
                 raise PackInvalid(checker.errors)
             if dry_run:
@@ -1002,10 +1072,10 @@ def pack_import(*, data: bytes, filename: str, dry_run: bool = False) -> ImportS
     return summary
 
 
-def pack_import_file(*, file, filename: str, dry_run: bool = False) -> ImportSummary:
+def pack_import_file(*, file, filename: str, dry_run: bool = False, owner=None) -> ImportSummary:
     """Import from an open binary file, reading at most one byte past the size limit."""
     data = file.read(settings.SOURCE_PACK_MAX_BYTES + 1)
-    return pack_import(data=data, filename=filename, dry_run=dry_run)
+    return pack_import(data=data, filename=filename, dry_run=dry_run, owner=owner)
 
 
 def pack_import_path(*, path: str | Path, dry_run: bool = False) -> ImportSummary:
@@ -1105,19 +1175,16 @@ def _exercise_data(exercise: Exercise) -> dict:
     return _dump_record(values, EXERCISE)
 
 
-def _by_slug(queryset, slugs) -> dict:
-    """Site-library items by slug (teachers' own items have slugs of their own namespace)."""
-    return {item.slug: item for item in queryset.filter(owner__isnull=True, slug__in=slugs)}
-
-
-def _fetch(queryset, slugs: list[str], missing: list[str]) -> list:
-    found = _by_slug(queryset, slugs)
+def _fetch(queryset, slugs: list[str], missing: list[str], owner=None) -> list:
+    """Items by slug: the site library's, or for a teacher their own, then the site library's."""
+    found = _referable(queryset, owner, slugs)
     missing.extend(slug for slug in slugs if slug not in found)
     return [found[slug] for slug in slugs if slug in found]
 
 
-def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=()) -> str:
-    """Write the named sources, mark schemes and exercises as one pack.
+def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), owner=None) -> str:
+    """Write the named sources, mark schemes and exercises as one pack (of the site library,
+    or with ``owner``, that teacher's own items and the site-library items they use).
 
     An exercise brings its sources and its questions' mark schemes with it, so
     the pack imports on its own. Order: the slugs as named, then what the
@@ -1133,6 +1200,7 @@ def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=()) -> 
         ),
         list(dict.fromkeys(exercise_slugs)),
         missing,
+        owner,
     )
     source_slugs = list(
         dict.fromkeys(
@@ -1162,11 +1230,13 @@ def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=()) -> 
         ),
         source_slugs,
         missing,
+        owner,
     )
     schemes = _fetch(
         MarkScheme.objects.prefetch_related(Prefetch("levels", Level.objects.order_by("number"))),
         scheme_slugs,
         missing,
+        owner,
     )
     if missing:
         raise UnknownSlugs(list(dict.fromkeys(missing)))

@@ -24,6 +24,7 @@ from analysis.library.models import (
     GlossaryTerm,
     Level,
     MarkScheme,
+    OwnedQuerySet,
     Passage,
     Question,
     SlugManager,
@@ -31,6 +32,7 @@ from analysis.library.models import (
     Stage,
 )
 from analysis.marking.models import CommentBankEntry, Mark, MarkChange
+from analysis.studio.models import LibraryEdit
 
 __all__ = [
     "SLUG_REGEX",
@@ -44,7 +46,9 @@ __all__ = [
     "Extension",
     "GlossaryTerm",
     "Level",
+    "LibraryEdit",
     "Mark",
+    "OwnedQuerySet",
     "MarkChange",
     "MarkScheme",
     "Passage",

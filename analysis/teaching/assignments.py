@@ -38,8 +38,8 @@ GRID_MAX_POLLS = 180
 # --- Exercises: preview and worksheet ----------------------------------------------------
 
 
-def _exercise_context(pk):
-    exercise = get_object_or_404(Exercise, pk=pk)
+def _exercise_context(request, pk):
+    exercise = get_object_or_404(Exercise.objects.visible_to(request.user), pk=pk)
     questions = list(
         exercise.questions.select_related("mark_scheme", "source")
         .prefetch_related("mark_scheme__levels")
@@ -51,20 +51,26 @@ def _exercise_context(pk):
 @teacher_required
 @require_GET
 def exercise_preview(request, pk):
-    return render(request, "analysis/exercise_preview.html", _exercise_context(pk))
+    return render(request, "analysis/exercise_preview.html", _exercise_context(request, pk))
 
 
 @teacher_required
 @require_GET
 def exercise_worksheet(request, pk):
-    return render(request, "analysis/exercise_worksheet.html", _exercise_context(pk))
+    return render(request, "analysis/exercise_worksheet.html", _exercise_context(request, pk))
 
 
 # --- Assignments ---------------------------------------------------------------------------
 
 
-def _exercise_list():
-    return Exercise.objects.annotate(question_count=Count("questions")).order_by("title")
+def _exercise_list(teacher):
+    """What a teacher may set: the site library, their own and what colleagues share, not archived."""
+    return (
+        Exercise.objects.visible_to(teacher)
+        .current()
+        .annotate(question_count=Count("questions"))
+        .order_by("title")
+    )
 
 
 @teacher_required
@@ -90,7 +96,7 @@ def assignment_create(request):
         "analysis/assignment_form.html",
         {
             "form": form,
-            "exercises": _exercise_list(),
+            "exercises": _exercise_list(request.user),
             "assignment": None,
             "time_zone": timezone.get_current_timezone_name(),
         },
@@ -112,7 +118,7 @@ def assignment_edit(request, pk):
         "analysis/assignment_form.html",
         {
             "form": form,
-            "exercises": _exercise_list(),
+            "exercises": _exercise_list(request.user),
             "assignment": assignment,
             "has_work": has_work,
             "time_zone": timezone.get_current_timezone_name(),

@@ -71,7 +71,12 @@ class AssignmentForm(forms.ModelForm):
 
     def __init__(self, *args, teacher, has_work=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["exercise"].queryset = Exercise.objects.order_by("title")
+        # The teacher's visible exercises, not archived (an assignment keeps its own exercise).
+        exercises = Exercise.objects.visible_to(teacher)
+        settable = exercises.current()
+        if self.instance.pk:
+            settable = settable | exercises.filter(pk=self.instance.exercise_id)
+        self.fields["exercise"].queryset = settable.order_by("title")
         self.fields["classroom"].queryset = Classroom.objects.taught_by(teacher).active().order_by("name")
         if has_work:
             for name in ("exercise", "classroom"):
