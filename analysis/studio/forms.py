@@ -66,6 +66,15 @@ class SourceForm(NormalisedTextMixin, forms.ModelForm):
         ),
     )
 
+    glossary = forms.CharField(
+        label=_("Glossary"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Optional. One term a line, then a colon and its meaning, e.g. “Soviet: an elected council”."
+        ),
+    )
+
     class Meta:
         model = Source
         fields = [
@@ -112,6 +121,7 @@ class SourceForm(NormalisedTextMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not with_text:
             del self.fields["text"]
+            del self.fields["glossary"]
         rights = (self.instance.rights or "").strip() if self.instance.pk else ""
         if rights:
             for key, label in RIGHTS_TEXT.items():
@@ -134,7 +144,29 @@ class SourceForm(NormalisedTextMixin, forms.ModelForm):
             cleaned["rights"] = str(RIGHTS_TEXT[kind])
         if "text" in self.fields and cleaned.get("text") is not None and not cleaned["text"].strip():
             self.add_error("text", _("Paste the source's text."))
+        if "glossary" in self.fields:
+            cleaned["terms"] = self._terms(cleaned.get("glossary", ""), cleaned.get("text") or "")
         return cleaned
+
+    def _terms(self, raw: str, text: str) -> list[tuple[str, str]]:
+        terms, seen = [], set()
+        for line in (line.strip() for line in raw.split("\n")):
+            if not line:
+                continue
+            term, colon, meaning = line.partition(":")
+            term, meaning = term.strip(), meaning.strip()
+            if not colon or not term or not meaning:
+                self.add_error(
+                    "glossary", _("“%(line)s”: write the term, a colon, then its meaning.") % {"line": line}
+                )
+            elif len(term) > 100:
+                self.add_error("glossary", _("“%(term)s…” is too long for a term.") % {"term": term[:30]})
+            elif term.casefold() not in text.casefold():
+                self.add_error("glossary", _("“%(term)s” does not occur in the text.") % {"term": term})
+            elif term.casefold() not in seen:
+                seen.add(term.casefold())
+                terms.append((term, meaning))
+        return terms
 
     def values(self) -> dict:
         values = {name: self.cleaned_data[name] for name in self.Meta.fields}
@@ -148,6 +180,16 @@ class SourceChoiceField(forms.ModelChoiceField):
 
 
 class ExerciseForm(NormalisedTextMixin, forms.ModelForm):
+    start_questions = forms.BooleanField(
+        label=_("Start with one question for each stage"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Origin, purpose and reliability questions on Source A, B…, and a corroboration question "
+            "when there are two sources or more. Change or remove them on the next page."
+        ),
+    )
+
     class Meta:
         model = Exercise
         fields = ["title", "summary", "instructions", "topic"]
@@ -168,6 +210,7 @@ class ExerciseForm(NormalisedTextMixin, forms.ModelForm):
         visible = Source.objects.visible_to(teacher)
         current = []
         if self.instance.pk:
+            del self.fields["start_questions"]
             current = [link.source for link in self.instance.exercise_sources.select_related("source")]
         queryset = (visible.current() | visible.filter(pk__in=[s.pk for s in current])).order_by(
             "sort_date", "title"

@@ -125,7 +125,8 @@ def record_edits(*, item, by, before: dict, after: dict) -> None:
 
 
 @transaction.atomic
-def source_create(*, owner, values: dict, text: str) -> Source:
+def source_create(*, owner, values: dict, text: str, terms=()) -> Source:
+    """A text source of the owner's, private: the text becomes passages at blank lines."""
     source = Source(**values)
     _own(source, owner)
     source.slug = unique_slug(Source, owner, source.title)
@@ -133,6 +134,10 @@ def source_create(*, owner, values: dict, text: str) -> Source:
     Passage.objects.bulk_create(
         Passage(source=source, position=n, label=f"Paragraph {n + 1}", text=part)
         for n, part in enumerate(paragraphs(text))
+    )
+    GlossaryTerm.objects.bulk_create(
+        GlossaryTerm(source=source, position=n, term=term, definition=meaning)
+        for n, (term, meaning) in enumerate(terms)
     )
     return source
 
@@ -313,12 +318,18 @@ def source_new_version(*, source: Source, by) -> Source:
 
 
 @transaction.atomic
-def exercise_create(*, owner, values: dict, sources: list[Source]) -> Exercise:
+def exercise_create(*, owner, values: dict, sources: list[Source], start_questions=False) -> Exercise:
+    """A new exercise of the owner's, private; with ``start_questions`` one question per stage
+    from the pattern bank (corroboration only with two sources or more), ready to adapt."""
     exercise = Exercise(**values)
     _own(exercise, owner)
     exercise.slug = unique_slug(Exercise, owner, exercise.title)
     exercise.save()
     _set_sources(exercise, sources)
+    if start_questions:
+        for stage in Stage.values:
+            if stage != Stage.CORROBORATION or len(sources) >= 2:
+                question_add(exercise=exercise, stage=stage)
     return exercise
 
 

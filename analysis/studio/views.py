@@ -11,13 +11,14 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import teacher_required
 from analysis.library import packs
-from analysis.models import Stage
+from analysis.models import Source, Stage
 from analysis.studio import selectors
 from analysis.studio import services as studio
 from analysis.studio.forms import (
@@ -79,18 +80,42 @@ def library(request):
 @teacher_required
 @require_http_methods(["GET", "POST"])
 def source_create(request):
+    """A new text source. ``?with=`` carries the sources made just before, so that “Save and
+    build an exercise” starts the exercise with all of them, in order."""
+    earlier = list(
+        Source.objects.editable_by(request.user)
+        .filter(pk__in=[pk for pk in map(_int, request.GET.getlist("with")[:3]) if pk is not None])
+        .order_by("pk")
+    )
     form = SourceForm(request.POST or None)
     if form.is_valid():
         source = studio.source_create(
-            owner=request.user, values=form.values(), text=form.cleaned_data["text"]
+            owner=request.user,
+            values=form.values(),
+            text=form.cleaned_data["text"],
+            terms=form.cleaned_data["terms"],
         )
         messages.success(
             request,
-            _("“%(title)s” is saved in your library, private to you. Check its passages below.")
-            % {"title": source.title},
+            _("“%(title)s” is saved in your library, private to you (%(count)s passages).")
+            % {"title": source.title, "count": source.passages.count()},
         )
+        chain = urlencode(
+            [
+                ("with" if request.POST.get("then") == "another" else "source", s.pk)
+                for s in [*earlier, source]
+            ]
+        )
+        if request.POST.get("then") == "another":
+            return redirect(f"{reverse('teach:source-create')}?{chain}")
+        if request.POST.get("then") == "exercise":
+            return redirect(f"{reverse('teach:exercise-create')}?{chain}")
         return redirect("teach:source-edit", source.pk)
-    return render(request, "studio/source_form.html", {"form": form, "source": None, "kinds": SOURCE_KINDS})
+    return render(
+        request,
+        "studio/source_form.html",
+        {"form": form, "source": None, "kinds": SOURCE_KINDS, "earlier": earlier},
+    )
 
 
 def _source_page(request, source, form, **extra):
@@ -105,6 +130,7 @@ def _source_page(request, source, form, **extra):
             "glossary": list(source.glossary.order_by("position", "pk")),
             "history": selectors.source_history(source),
             "has_work": studio.source_has_work(source),
+            "earlier": [],
             **extra,
         },
     )
@@ -258,13 +284,17 @@ def source_manage(request, pk):
 @teacher_required
 @require_http_methods(["GET", "POST"])
 def exercise_create(request):
-    initial = {}
-    if (source_id := _int(request.GET.get("source"))) is not None:
-        initial["source_0"] = source_id
+    initial = {"start_questions": True}
+    chosen = [_int(raw) for raw in request.GET.getlist("source")[:4]]
+    for n, source_id in enumerate(source_id for source_id in chosen if source_id is not None):
+        initial[f"source_{n}"] = source_id
     form = ExerciseForm(request.POST or None, teacher=request.user, initial=initial)
     if form.is_valid():
         exercise = studio.exercise_create(
-            owner=request.user, values=form.values(), sources=form.cleaned_data["sources"]
+            owner=request.user,
+            values=form.values(),
+            sources=form.cleaned_data["sources"],
+            start_questions=form.cleaned_data["start_questions"],
         )
         messages.success(request, _("Saved, private to you. Now add its questions."))
         return redirect(reverse("teach:exercise-edit", args=[exercise.pk]) + "#questions")

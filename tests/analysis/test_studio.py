@@ -484,3 +484,41 @@ def test_scheme_choices_offer_only_visible_schemes(teacher, other_teacher):
     assert "Not saved" in response.content.decode()
     assert Question.objects.get(pk=question.pk).mark_scheme is None
     assert MarkScheme.objects.filter(owner=teacher).count() == 0
+
+
+def test_two_sources_then_an_exercise_that_starts_with_a_question_per_stage(teacher):
+    client = _client(teacher)
+    first = client.post(
+        reverse("teach:source-create"),
+        _source_body(then="another", glossary="Soviets: elected councils\npeace: the end of a war"),
+    )
+    one = Source.objects.get()
+    assert first.url == reverse("teach:source-create") + f"?with={one.pk}"
+    assert list(one.glossary.values_list("term", "definition")) == [
+        ("Soviets", "elected councils"),
+        ("peace", "the end of a war"),
+    ]
+    second = client.post(first.url, _source_body(title="Decree on Land", then="exercise"))
+    two = Source.objects.latest("pk")
+    assert second.url == reverse("teach:exercise-create") + f"?source={one.pk}&source={two.pk}"
+    form = client.get(second.url).content.decode()
+    assert f'<option value="{two.pk}" selected>' in form.split('name="source_1"')[1].split("</select>")[0]
+    client.post(
+        second.url,
+        {
+            "title": "Land and peace",
+            "summary": "S.",
+            "source_0": one.pk,
+            "source_1": two.pk,
+            "start_questions": "on",
+        },
+    )
+    exercise = Exercise.objects.get()
+    assert list(exercise.questions.values_list("stage", flat=True)) == Stage.values
+    assert [q.source for q in exercise.questions.all()] == [one, two, two, None]
+
+
+def test_a_glossary_term_not_in_the_text_is_refused_on_the_new_source_form(teacher):
+    response = _client(teacher).post(reverse("teach:source-create"), _source_body(glossary="Kulak: a farmer"))
+    assert "“Kulak” does not occur in the text." in response.content.decode()
+    assert not Source.objects.exists()
