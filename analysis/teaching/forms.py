@@ -77,7 +77,10 @@ class AssignmentForm(forms.ModelForm):
         if self.instance.pk:
             settable = settable | exercises.filter(pk=self.instance.exercise_id)
         self.fields["exercise"].queryset = settable.order_by("title")
-        self.fields["classroom"].queryset = Classroom.objects.taught_by(teacher).active().order_by("name")
+        classes = Classroom.objects.taught_by(teacher).active().order_by("name")
+        self.fields["classroom"].queryset = classes
+        if not self.instance.pk and "classroom" not in self.initial and len(only := classes[:2]) == 1:
+            self.initial["classroom"] = only[0].pk  # a teacher of one class need not choose it
         if has_work:
             for name in ("exercise", "classroom"):
                 self.fields[name].disabled = True

@@ -10,7 +10,8 @@ pytestmark = pytest.mark.django_db
 def test_teacher_sees_the_library_and_a_source_with_numbered_passages(teacher_client):
     source = factories.make_source(title="Trotsky's speech", passages=["We shall never\nform a union."])
     GlossaryTerm.objects.create(source=source, term="union", definition="An alliance between parties.")
-    listing = teacher_client.get(reverse("sources:source-list"))
+    assert teacher_client.get(reverse("sources:source-list")).url == reverse("teach:library")
+    listing = teacher_client.get(reverse("teach:library"))
     assert "Trotsky&#x27;s speech" in listing.text
     detail = teacher_client.get(source.get_absolute_url())
     assert detail.status_code == 200

@@ -41,7 +41,15 @@ def world(assignment, student, classmate, teacher):
     )
     entry = CommentBankEntry.objects.create(teacher=teacher, text="Quote the source.")
     question = assignment.exercise.questions.get(position=1)
+    mine = {"owner": teacher, "school": teacher.school}
+    own_source = factories.make_source(**mine)
+    own_exercise = factories.make_exercise(
+        sources=[own_source], mark_scheme=factories.make_mark_scheme(**mine), **mine
+    )
     return {
+        "own_source": own_source,
+        "own_exercise": own_exercise,
+        "own_question": own_exercise.questions.first(),
         "assignment": assignment,
         "classroom": assignment.classroom,
         "submission": submission,
@@ -82,6 +90,27 @@ TEACHER_URLS = [
     ("question-mark", lambda w: [w["assignment"].pk, w["question"].pk], ["GET", "POST"]),
     ("comment-bank", lambda w: [], ["GET", "POST"]),
     ("comment-bank-delete", lambda w: [w["entry"].pk], ["POST"]),
+    # The authoring studio: the teacher's own (private) items
+    ("library", lambda w: [], ["GET"]),
+    ("pack-import", lambda w: [], ["GET", "POST"]),
+    ("source-create", lambda w: [], ["GET", "POST"]),
+    ("source-edit", lambda w: [w["own_source"].pk], ["GET", "POST"]),
+    ("source-preview", lambda w: [w["own_source"].pk], ["GET"]),
+    ("source-passages", lambda w: [w["own_source"].pk], ["POST"]),
+    ("source-glossary", lambda w: [w["own_source"].pk], ["POST"]),
+    ("source-copy", lambda w: [w["own_source"].pk], ["POST"]),
+    ("source-manage", lambda w: [w["own_source"].pk], ["POST"]),
+    ("exercise-create", lambda w: [], ["GET", "POST"]),
+    ("exercise-edit", lambda w: [w["own_exercise"].pk], ["GET", "POST"]),
+    ("exercise-pupil-preview", lambda w: [w["own_exercise"].pk], ["GET"]),
+    ("exercise-copy", lambda w: [w["own_exercise"].pk], ["POST"]),
+    ("exercise-manage", lambda w: [w["own_exercise"].pk], ["POST"]),
+    ("exercise-export", lambda w: [w["own_exercise"].pk], ["GET"]),
+    ("question-add", lambda w: [w["own_exercise"].pk], ["POST"]),
+    *(
+        (name, lambda w: [w["own_exercise"].pk, w["own_question"].pk], ["POST"])
+        for name in ("question-edit", "question-move", "question-delete", "question-scheme")
+    ),
 ]
 # Pages that are not about one class: a teacher of another class may use them.
 UNSCOPED = {
@@ -91,6 +120,10 @@ UNSCOPED = {
     "exercise-worksheet",
     "assignment-create",
     "comment-bank",
+    "library",
+    "pack-import",
+    "source-create",
+    "exercise-create",
 }
 
 
