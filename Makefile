@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint format browser-test check-python venv install install-test clean serve
+.PHONY: demo test test-quick lint format browser-test check-python venv install install-test clean serve
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -35,12 +35,20 @@ demo: install
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-# Everything but the browser tests when Chromium is missing (they skip themselves).
+# Everything but the browser tests when Chromium is missing (they skip themselves). The tests that
+# need no browser run on every core (pytest-xdist, a database per worker); the browser tests after
+# them, one at a time.
 test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n auto -m "not browser" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -m browser $(PYTEST_ARGS)
+
+# The local loop: no lint, no browser, the test database kept between runs (migrations still
+# apply), last run's failures first. `make test-quick PYTEST_ARGS=--lf` runs only those.
+test-quick: install-test
+	$(VENV)/bin/pytest -q -n auto -m "not browser" --reuse-db --failed-first $(PYTEST_ARGS)
 
 browser-test: install-test
 	$(VENV)/bin/pytest -q -m browser $(PYTEST_ARGS)
@@ -85,7 +93,7 @@ explain: install-bench
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/provenance_bench \
 	timeout 300 $(PY) bench/explain.py $(EXPLAIN_ARGS)
 
-# --- Reliability under load and crashes (trust/; QUALITY.md T8, T9, T12, T13) -------------
+# --- Reliability under load and crashes (trust/; docs/quality.md T8, T9, T12, T13) ---------
 # Real gunicorn (4 sync workers, production settings) against a private throw-away PostgreSQL
 # cluster (needs the server binaries, not a running server). Stops by itself in < 10 minutes,
 # prints a table, writes trust/results.json.

@@ -14,7 +14,6 @@ import platform
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +31,16 @@ BENCH_PASSWORD = "bench-pass-1917"  # seed_bench's shared password (bench data o
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 import trust.common  # noqa: E402
-from trust.common import log, require_loopback  # noqa: E402, F401  (re-exported to the scripts)
+from trust.common import (  # noqa: E402, F401  (re-exported to the scripts)
+    install_signal_handlers,
+    log,
+    require_loopback,
+    run,
+    spawn,
+    stop,
+    stop_all,
+    wait_http,
+)
 
 # --- HTTP -----------------------------------------------------------------------------------
 
@@ -72,28 +80,7 @@ def free_port(host: str, preferred: int) -> int:
     raise RuntimeError(f"no free port on {host}")
 
 
-def wait_http(host: str, port: int, path: str = "/healthz", timeout: float = 30.0, proc=None) -> None:
-    """Wait until the server answers 200 on ``path``; with ``proc``, fail as soon as it exits
-    (so a server that could not bind is never mistaken for someone else's on that port)."""
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"the server for {host}:{port} exited with {proc.returncode}")
-        try:
-            reply = Client(host, port, timeout=2).get(path)
-            if reply.status == 200:
-                return
-            last = f"status {reply.status}"
-        except OSError as error:
-            last = str(error)
-        time.sleep(0.2)
-    raise RuntimeError(f"http://{host}:{port}{path} did not come up in {timeout:.0f} s ({last})")
-
-
 # --- Processes ------------------------------------------------------------------------------
-
-_started: list[subprocess.Popen] = []
 
 
 def drain(host: str, port: int, timeout: float = 30.0) -> None:
@@ -133,74 +120,6 @@ def write_wrk_data(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def run(cmd: list[str], *, timeout: float, env: dict | None = None, quiet: bool = False, check: bool = True):
-    """Run a command to completion with a hard timeout (the whole process group is killed)."""
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc, signal.SIGKILL)
-        proc.communicate()
-        raise RuntimeError(f"timed out after {timeout:.0f} s: {' '.join(cmd)}") from None
-    if not quiet and output.strip():
-        print(output.rstrip(), flush=True)
-    if check and proc.returncode != 0:
-        if quiet:
-            print(output[-4000:], flush=True)
-        raise RuntimeError(f"exit {proc.returncode}: {' '.join(cmd)}")
-    return output
-
-
-def start(cmd: list[str], *, env: dict, log_path: Path, new_session: bool = True) -> subprocess.Popen:
-    """Start a long-running process in its own process group; ``stop_all`` ends it.
-
-    By default also in its own session. Linux (sched_autogroup) gives every session an equal
-    share of a busy CPU, so processes whose CPU use is to be compared (two layouts of the same
-    servers) pass ``new_session=False``: own process group, the caller's session."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
-    group = {"start_new_session": True} if new_session else {"process_group": 0}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, **group)
-    proc.log_handle = handle
-    _started.append(proc)
-    return proc
-
-
-def _kill_group(proc: subprocess.Popen, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
-
-
-def stop(proc: subprocess.Popen, *, grace: float = 5.0) -> None:
-    if proc.poll() is None:
-        _kill_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc, signal.SIGKILL)
-            proc.wait(timeout=5)
-    else:
-        _kill_group(proc, signal.SIGKILL)  # stray children of a dead leader
-    handle = getattr(proc, "log_handle", None)
-    if handle:
-        handle.close()
-    if proc in _started:
-        _started.remove(proc)
-
-
-def stop_all() -> None:
-    for proc in list(reversed(_started)):
-        stop(proc)
-
-
 def cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) used so far by a process and all its descendants, including
     the children it has already reaped (a gunicorn worker that was replaced). Needs psutil (the
@@ -218,17 +137,6 @@ def cpu_seconds(pid: int) -> float:
         return total
     except psutil.NoSuchProcess:
         return 0.0
-
-
-def install_signal_handlers() -> None:
-    """Ctrl-C or a kill still stops every process this run started."""
-
-    def handler(signum, frame):
-        stop_all()
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
 
 
 def gunicorn_cmd(bind: str, *, workers: int, instance: str = "") -> list[str]:

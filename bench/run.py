@@ -53,7 +53,7 @@ from common import (  # noqa: E402
     machine_info,
     production_env,
     run,
-    start,
+    spawn,
     stop_all,
     wait_http,
     write_wrk_data,
@@ -65,7 +65,7 @@ WRK_DIR = ROOT / "bench" / "wrk"
 RESULTS = ROOT / "bench" / "results.json"
 BUDGET_S = 570  # stop starting new measurements past this (make bench must end < 10 min)
 
-# E0 is signed in as the E1 pupil: QUALITY.md's ceiling runs the session and auth middleware
+# E0 is signed in as the E1 pupil: the ceiling (docs/quality.md) runs the session and auth middleware
 # and has a budget of 3 queries (session, user, one row), which only a signed-in request makes.
 # The anonymous twin is measured too, for what the session and user cost.
 ORDER = ["E0", "E0 anonymous", "E1", "E2", "E4", "E4'", "E5", "E0 no reuse"]
@@ -149,7 +149,7 @@ class Bench:
         self.results["notes"].append(text)
 
     def manage(self, *argv, timeout: float, quiet=True):
-        return run([PYTHON, "manage.py", *argv], timeout=timeout, env=self.env, quiet=quiet)
+        return run([PYTHON, "manage.py", *argv], timeout=timeout, env=self.env, quiet=quiet)[1]
 
     # --- 1. setup ---------------------------------------------------------------------------
 
@@ -171,7 +171,7 @@ class Bench:
         self.manage("migrate", "--noinput", timeout=300)
         log("seed_bench" + (" --reset" if self.args.reseed else ""))
         seed_argv = ["--force"] + (["--reset"] if self.args.reseed else [])
-        output = run([PYTHON, "bench/seed_bench.py", *seed_argv], timeout=180, env=self.env, quiet=True)
+        _, output = run([PYTHON, "bench/seed_bench.py", *seed_argv], timeout=180, env=self.env, quiet=True)
         self.results["dataset"] = [line for line in output.splitlines() if line.strip()][-3:]
         for line in self.results["dataset"]:
             log(f"  {line}")
@@ -185,19 +185,19 @@ class Bench:
         PORT_NOREUSE = free_port(HOST, PORT_NOREUSE if PORT_NOREUSE != PORT_REUSE else 0)
         workers = self.args.workers
         self.servers = {
-            "reuse": start(
+            "reuse": spawn(
                 gunicorn_cmd(f"{HOST}:{PORT_REUSE}", workers=workers, instance="bench-reuse"),
                 env=self.env,
                 log_path=OUT / "gunicorn-reuse.log",
             ),
-            "noreuse": start(
+            "noreuse": spawn(
                 gunicorn_cmd(f"{HOST}:{PORT_NOREUSE}", workers=workers, instance="bench-noreuse"),
                 env={**self.env, "DJANGO_CONN_MAX_AGE": "0"},
                 log_path=OUT / "gunicorn-noreuse.log",
             ),
         }
-        wait_http(HOST, PORT_REUSE, timeout=60, proc=self.servers["reuse"])
-        wait_http(HOST, PORT_NOREUSE, timeout=60, proc=self.servers["noreuse"])
+        wait_http(PORT_REUSE, host=HOST, timeout=60, proc=self.servers["reuse"])
+        wait_http(PORT_NOREUSE, host=HOST, timeout=60, proc=self.servers["noreuse"])
         self.results["config"].update(
             gunicorn=f"{workers} sync workers per server, no access log",
             settings="config.settings, DJANGO_DEBUG=0, DJANGO_SECURE_SSL_REDIRECT=0, db sessions",
@@ -624,7 +624,7 @@ class Bench:
             f"FastHttpUser, each pupil autosaves every {self.args.save_every} s and opens the workspace "
             "every "
             f"{self.args.save_every * self.args.view_every:g} s; G7 {self.args.g7_seconds} s steady, "
-            f"G8 steps {self.args.g8_seconds} s steady (QUALITY.md asks 5 min for G7: shortened to fit "
+            f"G8 steps {self.args.g8_seconds} s steady (docs/quality.md asks 5 min for G7: shortened to fit "
             "the 10-minute budget)"
         )
         self.results["locust"]["G7"] = self.locust(self.args.g7_pupils, self.args.g7_seconds, "g7")
@@ -871,7 +871,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    install_signal_handlers()
+    install_signal_handlers(stop_all)
     atexit.register(stop_all)
     bench = Bench(args)
     failed = False

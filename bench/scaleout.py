@@ -93,7 +93,7 @@ from common import (  # noqa: E402
     log,
     production_env,
     run,
-    start,
+    spawn,
     stop,
     stop_all,
     wait_http,
@@ -155,7 +155,7 @@ class ScaleOut:
                     run(["apt-get", "install", "-y", "-qq", package], timeout=300)
         if not port_open("127.0.0.1", 6379):
             log("starting redis-server on 127.0.0.1:6379")
-            start(
+            spawn(
                 ["redis-server", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no"],
                 env=dict(os.environ),
                 log_path=self.work / "redis.log",
@@ -210,7 +210,7 @@ class ScaleOut:
         tmp = self.work / f"tmp-{name}"
         tmp.mkdir(exist_ok=True)
         env = {**self.env, "PROVENANCE_INSTANCE": name, "TMPDIR": str(tmp), "HOME": str(tmp)}
-        return start(
+        return spawn(
             gunicorn_cmd(f"{host}:{port}", workers=workers, instance=f"scaleout-{name}"),
             env=env,
             log_path=self.work / f"gunicorn-{name}.log",
@@ -219,7 +219,7 @@ class ScaleOut:
 
     def start_instance(self, name):
         self.servers[name] = self.launch(name, INSTANCES[name], APP_PORT, workers=2)
-        wait_http(INSTANCES[name], APP_PORT, timeout=60, proc=self.servers[name])
+        wait_http(APP_PORT, host=INSTANCES[name], timeout=60, proc=self.servers[name])
 
     def launch_proxy(self, label, servers: dict, preferred_port: int, *, new_session=True):
         """haproxy from the template on 127.0.0.1 in front of ``servers`` ({name: (host, port)});
@@ -233,13 +233,13 @@ class ScaleOut:
         path = self.work / f"haproxy-{label}.cfg"
         path.write_text(config)
         run(["haproxy", "-c", "-q", "-f", str(path)], timeout=30)
-        proc = start(
+        proc = spawn(
             ["haproxy", "-db", "-f", str(path)],
             env=dict(os.environ),
             log_path=self.work / f"haproxy-{label}.log",
             new_session=new_session,
         )
-        wait_http(PROXY_HOST, port, timeout=30, proc=proc)
+        wait_http(port, host=PROXY_HOST, timeout=30, proc=proc)
         self.wait_state(dict.fromkeys(servers, "UP"), timeout=15, stats_socket=stats_socket)
         return proc, port, stats_socket
 
@@ -282,7 +282,7 @@ class ScaleOut:
 
     def pupils(self):
         """Pupils of the seeded classes with a draft answer each: (username, assignment, response)."""
-        output = run(
+        _, output = run(
             [
                 PYTHON,
                 "-c",
@@ -519,7 +519,7 @@ class ScaleOut:
         return {pk: [version, text] for pk, version, text in rows}
 
     def check_profile(self):
-        output = run(
+        _, output = run(
             [
                 PYTHON,
                 "-c",
@@ -584,7 +584,7 @@ class ScaleOut:
             self.layouts[label] = {"servers": procs}
         for label, layout in G9_LAYOUTS.items():
             for name, (host, port) in layout["servers"].items():
-                wait_http(host, port, timeout=60, proc=self.layouts[label]["servers"][name])
+                wait_http(port, host=host, timeout=60, proc=self.layouts[label]["servers"][name])
         for offset, label in enumerate(G9_LAYOUTS, start=1):
             proc, port, _ = self.launch_proxy(
                 f"g9-{label}", G9_LAYOUTS[label]["servers"], self.args.port + offset, new_session=False
@@ -1007,7 +1007,7 @@ def main():
         help="seconds the whole run may take before G9 stops adding rounds (make: 300 s timeout)",
     )
     args = parser.parse_args()
-    install_signal_handlers()
+    install_signal_handlers(stop_all)
     atexit.register(stop_all)
     scale = ScaleOut(args)
     status = 1

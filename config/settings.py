@@ -159,7 +159,7 @@ RATELIMIT_USE_CACHE = "default"
 AUTOSAVE_RATE = env_rate("DJANGO_AUTOSAVE_RATE", "120/m")
 WORK_WRITE_RATE = env_rate("DJANGO_WORK_WRITE_RATE", "60/m")  # evidence add/remove, hints
 # Submit is idempotent and a double click or a flaky connection may repeat it: 20 posts at once
-# (QUALITY.md T9) must all reach the one receipt.
+# (docs/quality.md T9) must all reach the one receipt.
 SUBMIT_RATE = env_rate("DJANGO_SUBMIT_RATE", "30/m")
 # A counter that cannot be read (a key that expired between add and incr) lets the write through:
 # a pupil's save is worth more than one missed count.

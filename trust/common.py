@@ -227,19 +227,25 @@ class HeldRequest:
         return reply
 
 
-def wait_http(port: int, path: str = "/healthz", timeout: float = 60.0) -> None:
+def wait_http(
+    port: int, path: str = "/healthz", timeout: float = 60.0, *, host: str = HOST, proc=None
+) -> None:
+    """Wait until the server answers 200 on ``path``; with ``proc``, fail as soon as it exits
+    (so a server that could not bind is never mistaken for someone else's on that port)."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server for {host}:{port} exited with {proc.returncode}")
         try:
-            reply = Client(HOST, port, timeout=2).get(path)
+            reply = Client(host, port, timeout=2).get(path)
             if reply.status == 200:
                 return
             last = f"status {reply.status}"
         except CONNECTION_ERRORS as error:
             last = str(error)
         time.sleep(0.2)
-    raise RuntimeError(f"http://{HOST}:{port}{path} did not come up in {timeout:.0f} s ({last})")
+    raise RuntimeError(f"http://{host}:{port}{path} did not come up in {timeout:.0f} s ({last})")
 
 
 # --- Processes ------------------------------------------------------------------------------
@@ -247,9 +253,11 @@ def wait_http(port: int, path: str = "/healthz", timeout: float = 60.0) -> None:
 _started: list[subprocess.Popen] = []
 
 
-def run(cmd: list[str], *, timeout: float, env: dict | None = None, check: bool = True) -> tuple[int, str]:
+def run(
+    cmd: list[str], *, timeout: float, env: dict | None = None, check: bool = True, quiet: bool = True
+) -> tuple[int, str]:
     """Run a command to completion with a hard timeout (its whole process group is killed).
-    Returns (exit status, combined output)."""
+    Returns (exit status, combined output); ``quiet=False`` also prints the output."""
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -265,19 +273,24 @@ def run(cmd: list[str], *, timeout: float, env: dict | None = None, check: bool 
         kill_group(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise RuntimeError(f"timed out after {timeout:.0f} s: {' '.join(cmd)}") from None
+    if not quiet and output.strip():
+        print(output.rstrip(), flush=True)
     if check and proc.returncode != 0:
         raise RuntimeError(f"exit {proc.returncode}: {' '.join(cmd)}\n{output[-3000:]}")
     return proc.returncode, output
 
 
-def spawn(cmd: list[str], *, env: dict | None, log_path: Path) -> subprocess.Popen:
+def spawn(cmd: list[str], *, env: dict | None, log_path: Path, new_session: bool = True) -> subprocess.Popen:
     """Start a long-running process in its own process group, output appended to ``log_path``;
-    ``stop`` or ``stop_all`` ends the group."""
+    ``stop`` or ``stop_all`` ends the group.
+
+    By default also in its own session. Linux (sched_autogroup) gives every session an equal
+    share of a busy CPU, so processes whose CPU use is to be compared (two layouts of the same
+    servers) pass ``new_session=False``: own process group, the caller's session."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    group = {"start_new_session": True} if new_session else {"process_group": 0}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, **group)
     proc.log_handle = handle
     _started.append(proc)
     return proc

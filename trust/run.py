@@ -1,4 +1,4 @@
-"""Reliability harness: QUALITY.md T8 (lost writes), T9 (idempotent submit), T12 (crash during
+"""Reliability harness: docs/quality.md T8 (lost writes), T9 (idempotent submit), T12 (crash during
 load, kill -9 of the import) and the T13 log scan, against real gunicorn and PostgreSQL.
 
     .venv/bin/python trust/run.py                 # everything, ~5-7 minutes

@@ -55,7 +55,9 @@ class AssignmentQuerySet(models.QuerySet):
                 0,
             )
 
-        unmarked = Response.objects.filter(submission=OuterRef("pk"), mark__isnull=True).exclude(text="")
+        from analysis.classwork.rules import answered_q
+
+        unmarked = Response.objects.filter(answered_q(), submission=OuterRef("pk"), mark__isnull=True)
         handed_in = Submission.objects.filter(assignment=OuterRef("pk"), status=Submission.Status.SUBMITTED)
         return self.annotate(
             student_total=counted(
@@ -126,13 +128,6 @@ class Assignment(models.Model):
                 return extension.due_at
         return self.due_at
 
-    def accepts_work_from(self, student, now=None) -> bool:
-        now = now or timezone.now()
-        if not self.is_open(now):
-            return False
-        due = self.due_for(student)
-        return self.late_allowed or due is None or now <= due
-
 
 class Extension(models.Model):
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="extensions")
@@ -158,9 +153,6 @@ class SubmissionQuerySet(models.QuerySet):
         if user.is_teacher:
             return self.filter(assignment__classroom__teachers=user)
         return self.filter(student=user)
-
-    def with_answer_counts(self):
-        return self.annotate(answered_count=Count("responses", filter=~Q(responses__text=""), distinct=True))
 
 
 class Submission(models.Model):
@@ -267,7 +259,9 @@ class Response(models.Model):
 
     @property
     def is_answered(self) -> bool:
-        return bool(self.text.strip())
+        from analysis.classwork.rules import is_answered
+
+        return is_answered(self.text)
 
 
 class Evidence(models.Model):

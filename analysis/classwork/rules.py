@@ -2,15 +2,43 @@
 whether a piece of work can still change. Where SQL repeats a rule for speed, a test pins the
 copy to the Python definition."""
 
+import re
 from datetime import datetime
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from analysis.classwork.errors import WorkClosed
 from analysis.models import Extension, Submission
 
 Status = Submission.Status
+
+# --- "Answered" -------------------------------------------------------------------------------
+
+# An answer counts as answered when it holds a character other than ASCII white space. The rule
+# is written so that Python, SQL (PostgreSQL's and SQLite's regular expressions) and the
+# workspace's JavaScript (``isAnswered`` in static/js/workspace.js) can state it identically;
+# tests/analysis/test_rules.py pins the SQL and JavaScript copies to ``is_answered``.
+ANSWERED_PATTERN = r"[^ \t\n\r\f\v]"
+_ANSWERED = re.compile(ANSWERED_PATTERN)
+
+
+def is_answered(text: str) -> bool:
+    """Whether an answer's text counts as answered (see ``ANSWERED_PATTERN``)."""
+    return _ANSWERED.search(text) is not None
+
+
+def answered_q(prefix: str = "") -> Q:
+    """``is_answered`` as a query condition on a response's text (``prefix`` reaches it across
+    a relation, e.g. ``"responses__"``)."""
+    return Q(**{f"{prefix}text__regex": ANSWERED_PATTERN})
+
+
+def unanswered_q(prefix: str = "") -> Q:
+    return ~answered_q(prefix)
+
+
+# --- "Can this work still change?" ------------------------------------------------------------
 
 # --- Writing under the submission lock --------------------------------------------------------
 

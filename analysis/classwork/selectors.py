@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from analysis.classwork.errors import WorkClosed
 from analysis.classwork.heuristics import Check, submission_self_check
-from analysis.classwork.rules import check_accepting, student_due_subquery
+from analysis.classwork.rules import answered_q, check_accepting, student_due_subquery
 from analysis.classwork.services import submission_start
 from analysis.models import (
     Assignment,
@@ -88,7 +88,7 @@ def assignment_rows_for_student(*, student, now=None) -> list[AssignmentRow]:
     now = now or timezone.now()
     mine = Submission.objects.filter(assignment=OuterRef("pk"), student=student)
     answered = Response.objects.filter(
-        submission__assignment=OuterRef("pk"), submission__student=student, text__regex=r"\S"
+        answered_q(), submission__assignment=OuterRef("pk"), submission__student=student
     )
     queryset = (
         assignments_visible_to(student)

@@ -36,7 +36,7 @@ from analysis.classwork.errors import (
     WorkClosed,
 )
 from analysis.classwork.heuristics import trim_span
-from analysis.classwork.rules import ACCEPTS_WORK_SQL, check_accepting, student_due_subquery
+from analysis.classwork.rules import ACCEPTS_WORK_SQL, check_accepting, is_answered, student_due_subquery
 from analysis.models import (
     Assignment,
     Evidence,
@@ -213,7 +213,7 @@ def response_save(
         "assignment": assignment_id,
     }
     saved = SavedAnswer(
-        response_id=response_id, version=base_version + 1, updated_at=now, answered=bool(text.strip())
+        response_id=response_id, version=base_version + 1, updated_at=now, answered=is_answered(text)
     )
     with transaction.atomic():
         if student.is_student and _fit_the_database(base_version):

@@ -2,6 +2,7 @@
 levels, and exercises with their questions. Loaded from source packs or the admin."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -172,9 +173,25 @@ class Passage(models.Model):
     def __str__(self):
         return f"{self.source.title}: {self.label}"
 
-    @property
-    def lines(self) -> list[str]:
-        return self.text.split("\n")
+    def clean(self):
+        super().clean()
+        if self.pk is not None:
+            problem = self.quotation_problem(self.text)
+            if problem:
+                raise ValidationError({"text": problem})
+
+    def quotation_problem(self, new_text: str) -> str:
+        """Why ``new_text`` may not replace this passage's stored text, or "" if it may: pupils'
+        evidence points into the passage by offsets, so every quotation must still be found at
+        its offsets. The admin (through ``clean``) and the source-pack importer both ask here."""
+        quotations = list(self.evidence.only("start", "end", "quote"))
+        broken = [e for e in quotations if new_text[e.start : e.end] != e.quote]
+        if not broken:
+            return ""
+        return _(
+            "students' evidence quotes this passage, and %(broken)s of %(total)s quotations "
+            "would no longer match the new text; keep the quoted wording where it is"
+        ) % {"broken": len(broken), "total": len(quotations)}
 
 
 class GlossaryTerm(models.Model):

@@ -1,5 +1,5 @@
 """Source packs: the YAML format site admins use to load and save sources,
-mark schemes and exercises (DESIGN.md, "Source packs").
+mark schemes and exercises (the format: docs/source-packs.md).
 
 Three steps, kept apart so each is easy to read:
 
@@ -889,41 +889,33 @@ class _Writer:
                 self.check_quotations_survive(passage, item)
             passage = passage or Passage(source=source)
             self.save(passage, self.values(item, PASSAGE, position=position), "passages", item, PASSAGE)
-        cited = dict(
-            Evidence.objects.filter(passage__in=extras)
-            .values("passage")
-            .annotate(n=Count("pk"))
-            .values_list("passage", "n")
+        cited = _counts_by(Evidence.objects.filter(passage__in=extras), "passage")
+        refusal = _(
+            "passage %(number)s (“%(label)s”) is quoted in students' evidence "
+            "(%(count)s quotations), so it cannot be removed; keep it in the pack"
         )
-        for index, passage in enumerate(extras, start=len(pairs) + 1):
-            if passage.pk in cited:
-                self.checker.add(
-                    record.line_of("passages"),
-                    record.path_of("passages"),
-                    _(
-                        "passage %(number)s (“%(label)s”) is quoted in students' evidence "
-                        "(%(count)s quotations), so it cannot be removed; keep it in the pack"
-                    )
-                    % {"number": index, "label": passage.label, "count": cited[passage.pk]},
-                )
-            else:
-                passage.delete()
-                self.summary.add("passages", "deleted")
+        self.remove_unless_used(record, "passages", extras, cited, refusal)
 
     def check_quotations_survive(self, passage: Passage, item: Record) -> None:
-        new_text = item["text"]
-        quotations = list(passage.evidence.only("start", "end", "quote"))
-        broken = [e for e in quotations if new_text[e.start : e.end] != e.quote]
-        if broken:
-            self.checker.add(
-                item.line_of("text"),
-                item.path_of("text"),
-                _(
-                    "students' evidence quotes this passage, and %(broken)s of %(total)s quotations "
-                    "would no longer match the new text; keep the quoted wording where it is"
-                )
-                % {"broken": len(broken), "total": len(quotations)},
-            )
+        problem = passage.quotation_problem(item["text"])
+        if problem:
+            self.checker.add(item.line_of("text"), item.path_of("text"), problem)
+
+    def remove_unless_used(self, record: Record, key: str, rows: list, used: dict, refusal: str) -> None:
+        """Delete the rows a re-imported pack no longer has, unless pupils' work depends on
+        them (``used``: row id → how many pieces of work): those are refused, never deleted."""
+        first = len(record.items_of(key)) + 1
+        for number, row in enumerate(rows, start=first):
+            if row.pk in used:
+                message = refusal % {
+                    "number": number,
+                    "label": getattr(row, "label", ""),
+                    "count": used[row.pk],
+                }
+                self.checker.add(record.line_of(key), record.path_of(key), message)
+            else:
+                row.delete()
+                self.summary.add(key, "deleted")
 
     def glossary(self, source: Source, record: Record) -> None:
         pairs, extras = self.positional(list(source.glossary.all()), record.items_of("glossary"))
@@ -995,26 +987,12 @@ class _Writer:
                 mark_scheme=schemes.get(item.get("mark_scheme")),
             )
             self.save(question or Question(exercise=exercise), values, "questions", item, QUESTION)
-        answered = dict(
-            Response.objects.filter(question__in=extras)
-            .values("question")
-            .annotate(n=Count("pk"))
-            .values_list("question", "n")
+        answered = _counts_by(Response.objects.filter(question__in=extras), "question")
+        refusal = _(
+            "question %(number)s has students' answers (%(count)s), so it cannot be removed; "
+            "keep it in the pack"
         )
-        for number, question in enumerate(extras, start=len(pairs) + 1):
-            if question.pk in answered:
-                self.checker.add(
-                    record.line_of("questions"),
-                    record.path_of("questions"),
-                    _(
-                        "question %(number)s has students' answers (%(count)s), so it cannot be "
-                        "removed; keep it in the pack"
-                    )
-                    % {"number": number, "count": answered[question.pk]},
-                )
-            else:
-                question.delete()
-                self.summary.add("questions", "deleted")
+        self.remove_unless_used(record, "questions", extras, answered, refusal)
 
     def pack(self, pack: Record) -> None:
         sources = {record["slug"]: self.source(record) for record in pack.items_of("sources")}
@@ -1173,6 +1151,11 @@ def _exercise_data(exercise: Exercise) -> dict:
     values["sources"] = _FlowList(link.source.slug for link in exercise.exercise_sources.all())
     values["questions"] = questions
     return _dump_record(values, EXERCISE)
+
+
+def _counts_by(queryset, key: str) -> dict[int, int]:
+    """How many rows of ``queryset`` point at each ``key`` id (e.g. quotations per passage)."""
+    return dict(queryset.values(key).annotate(n=Count("pk")).values_list(key, "n"))
 
 
 def _fetch(queryset, slugs: list[str], missing: list[str], owner=None) -> list:

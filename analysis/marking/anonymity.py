@@ -13,8 +13,12 @@ if TYPE_CHECKING:
 def anonymous_numbers(assignment: Assignment) -> dict[int, int]:
     """Submission id → a stable number for "Student N" while marking blind: the order in
     which students started (submissions are never deleted, so numbers never shift)."""
-    ids = Submission.objects.filter(assignment=assignment).order_by("pk").values_list("pk", flat=True)
-    return {pk: number for number, pk in enumerate(ids, start=1)}
+    return number_submissions(Submission.objects.filter(assignment=assignment).values_list("pk", flat=True))
+
+
+def number_submissions(submission_ids) -> dict[int, int]:
+    """The one numbering of "Student N": submissions in the order they were started."""
+    return {pk: number for number, pk in enumerate(sorted(submission_ids), start=1)}
 
 
 def hides_name(assignment: Assignment, submission: "Submission | GridSubmission | None") -> bool:

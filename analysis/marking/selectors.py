@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from accounts.models import User, display_name_of
-from analysis.marking.anonymity import anonymous_label, hides_name
+from analysis.classwork.rules import answered_q
+from analysis.marking.anonymity import anonymous_label, hides_name, number_submissions
 from analysis.marking.charts import CHART_BAR_HEIGHT, CHART_BAR_SPACE, CHART_GAP, CHART_LABEL_WIDTH, Bar
 from analysis.marking.services import MARKABLE_STATUSES
 from analysis.models import Assignment, Evidence, Mark, Response, Submission
@@ -54,8 +55,7 @@ class GridCell:
     hints_used: int = 0
     marks: int | None = None  # None: not marked
     max_marks: int | None = None
-    answered: bool = False  # some text other than white space
-    has_text: bool = False  # any text at all: what releasing counts as needing a mark
+    answered: bool = False  # rules.is_answered: what releasing counts as needing a mark
 
 
 class GridStudent(NamedTuple):
@@ -104,7 +104,7 @@ def _cell_for(expects_evidence: bool, handed_in: bool, answer, labels) -> GridCe
     """``answer`` is one value of ``_grid_answers``, or None when there is no response."""
     if answer is None:
         return GridCell(CellState.NOT_STARTED, labels[CellState.NOT_STARTED])
-    answered, has_text, hints_used, marks, max_marks, cited = answer
+    answered, hints_used, marks, max_marks, cited = answer
     if handed_in and marks is not None:
         state = CellState.MARKED
     elif handed_in:
@@ -115,16 +115,16 @@ def _cell_for(expects_evidence: bool, handed_in: bool, answer, labels) -> GridCe
         state = CellState.DRAFT
     else:
         state = CellState.ANSWERED
-    return GridCell(state, labels[state], hints_used, marks, max_marks, answered, has_text)
+    return GridCell(state, labels[state], hints_used, marks, max_marks, answered)
 
 
 def _grid_answers(assignment: Assignment) -> dict:
-    """(submission id, question id) → (answered, has text, hints used, marks, out of, and
+    """(submission id, question id) → (answered, hints used, marks, out of, and
     whether any evidence is cited: the response's own id if so, else None).
 
     Plain values, not model instances (1,500 of them for a class of 300 on a page polled
-    every few seconds). The text tests run in the database (``\\S`` as on the student's
-    assignment list), so the answers themselves stay there. Evidence is probed with a
+    every few seconds). "Answered" is tested in the database (``rules.answered_q``), so the
+    answers themselves stay there. Evidence is probed with a
     ``LIMIT 1`` subquery rather than counted with a join and ``GROUP BY`` or tested with
     ``EXISTS`` (which PostgreSQL plans as a hash of the whole evidence table): one index
     probe per answer, about half the database time of the count."""
@@ -133,8 +133,7 @@ def _grid_answers(assignment: Assignment) -> dict:
     rows = (
         Response.objects.filter(submission__assignment=assignment)
         .annotate(
-            answered=ExpressionWrapper(Q(text__regex=r"\S"), output_field=BooleanField()),
-            has_text=ExpressionWrapper(~Q(text=""), output_field=BooleanField()),
+            answered=ExpressionWrapper(answered_q(), output_field=BooleanField()),
             one_cited=Subquery(one_cited),
         )
         .order_by()
@@ -142,7 +141,6 @@ def _grid_answers(assignment: Assignment) -> dict:
             "submission_id",
             "question_id",
             "answered",
-            "has_text",
             "hints_used",
             "mark__marks",
             "mark__max_marks",
@@ -171,7 +169,7 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
         .values_list("pk", "student_id", "status", "is_late", "submitted_at", "returned_at")
     }
     answers = _grid_answers(assignment)
-    numbers = {pk: n for n, pk in enumerate(sorted(s.pk for s in submissions.values()), start=1)}
+    numbers = number_submissions(s.pk for s in submissions.values())
     labels = CellState.labels()
     columns = [(question.pk, question.expects_evidence) for question in questions]
     not_started = [_cell_for(False, False, None, labels) for _column in columns]
@@ -199,9 +197,9 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
                 hidden=hidden,
                 number=number,
                 cells=cells,
-                # As marks_release counts them: any non-empty answer needs a mark.
-                marked_count=sum(1 for c in cells if c.marks is not None and c.has_text),
-                answered_count=sum(1 for c in cells if c.has_text),
+                # As marks_release counts them: every answered question needs a mark.
+                marked_count=sum(1 for c in cells if c.marks is not None and c.answered),
+                answered_count=sum(1 for c in cells if c.answered),
             )
         )
     # Blind marking: hidden rows in number order, so the order gives no names away.

@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from analysis.classwork.rules import answered_q
 from analysis.models import Assignment, CommentBankEntry, Mark, MarkChange, Response, Submission
 
 MARKABLE_STATUSES = (Submission.Status.SUBMITTED, Submission.Status.RETURNED)
@@ -132,7 +133,7 @@ def marks_release(*, assignment: Assignment, submissions=None, by) -> ReleaseRes
         .select_related("student")
         .annotate(
             has_unmarked=Exists(
-                Response.objects.filter(submission=OuterRef("pk"), mark__isnull=True).exclude(text="")
+                Response.objects.filter(answered_q(), submission=OuterRef("pk"), mark__isnull=True)
             )
         )
     )

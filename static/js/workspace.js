@@ -4,6 +4,11 @@
 (function () {
   "use strict";
 
+  // "Answered": a character other than ASCII white space. The same rule as the server's
+  // (analysis/classwork/rules.py ANSWERED_PATTERN); a test pins the two together.
+  var ANSWERED = /[^ \t\n\r\f\v]/;
+  function isAnswered(text) { return ANSWERED.test(text); }
+
   var root = document.getElementById("workspace");
   if (!root) return;
 
@@ -234,7 +239,7 @@
       // The server already holds exactly this text: an earlier save got through but its reply
       // was lost (a timeout, a dropped connection). Nothing to choose between; carry on from it.
       var alreadyThere = response.status === 409 && data.error === "conflict" && data.text === text;
-      if (alreadyThere) data.answered = text.trim() !== "";
+      if (alreadyThere) data.answered = isAnswered(text);
       if (response.ok || alreadyThere) {
         var recovered = self.failing;
         self.failures = 0;

@@ -91,10 +91,10 @@ def test_url_filler_gives_what_reverse_gives():
 def test_each_cell_shows_its_state_in_words_with_mark_hints_and_missing_answers():
     cells = [
         cell("not-started"),
-        cell("draft", answered=True, has_text=True),
-        cell("answered", answered=True, has_text=True, hints_used=1),
+        cell("draft", answered=True),
+        cell("answered", answered=True, hints_used=1),
         cell("submitted", answered=False),
-        cell("marked", answered=True, has_text=True, marks=3, max_marks=4, hints_used=2),
+        cell("marked", answered=True, marks=3, max_marks=4, hints_used=2),
     ]
     page = Parsed(grid_rows_html([row("Nadia Petrova", status="submitted", cells=cells)], Assignment()))
     tds = page.all("td")

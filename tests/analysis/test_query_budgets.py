@@ -1,5 +1,5 @@
 """Query budgets: every page's query count is pinned, and the same at 5, 30 and 300 pupils and
-at 3 and 6 questions (QUALITY.md G5/G6). A page whose count grows with the class is an N+1
+at 3 and 6 questions (docs/quality.md G5/G6). A page whose count grows with the class is an N+1
 waiting to happen on a year group of 300; these tests fail first.
 
 Each page is requested once to warm per-process caches (and to create the pupil's submission

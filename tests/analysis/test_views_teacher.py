@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -41,15 +40,7 @@ def world(assignment, student, classmate, teacher):
     )
     entry = CommentBankEntry.objects.create(teacher=teacher, text="Quote the source.")
     question = assignment.exercise.questions.get(position=1)
-    mine = {"owner": teacher, "school": teacher.school}
-    own_source = factories.make_source(**mine)
-    own_exercise = factories.make_exercise(
-        sources=[own_source], mark_scheme=factories.make_mark_scheme(**mine), **mine
-    )
     return {
-        "own_source": own_source,
-        "own_exercise": own_exercise,
-        "own_question": own_exercise.questions.first(),
         "assignment": assignment,
         "classroom": assignment.classroom,
         "submission": submission,
@@ -61,138 +52,7 @@ def world(assignment, student, classmate, teacher):
     }
 
 
-# Every teacher URL: (name, how to build its args from the world, methods it accepts).
-TEACHER_URLS = [
-    ("dashboard", lambda w: [], ["GET"]),
-    ("class-create", lambda w: [], ["GET", "POST"]),
-    ("class-detail", lambda w: [w["classroom"].pk], ["GET"]),
-    ("class-rename", lambda w: [w["classroom"].pk], ["POST"]),
-    ("class-archive", lambda w: [w["classroom"].pk], ["POST"]),
-    ("class-join-code", lambda w: [w["classroom"].pk], ["POST"]),
-    ("class-roster-upload", lambda w: [w["classroom"].pk], ["GET", "POST"]),
-    ("class-student-remove", lambda w: [w["classroom"].pk, w["student"].pk], ["GET", "POST"]),
-    ("exercise-preview", lambda w: [w["assignment"].exercise_id], ["GET"]),
-    ("exercise-worksheet", lambda w: [w["assignment"].exercise_id], ["GET"]),
-    ("assignment-create", lambda w: [], ["GET", "POST"]),
-    ("assignment-progress", lambda w: [w["assignment"].pk], ["GET"]),
-    ("assignment-edit", lambda w: [w["assignment"].pk], ["GET", "POST"]),
-    ("assignment-unassign", lambda w: [w["assignment"].pk], ["GET", "POST"]),
-    ("assignment-restore", lambda w: [w["assignment"].pk], ["POST"]),
-    ("assignment-extensions", lambda w: [w["assignment"].pk], ["GET", "POST"]),
-    ("extension-delete", lambda w: [w["assignment"].pk, w["extension"].pk], ["POST"]),
-    ("assignment-release", lambda w: [w["assignment"].pk], ["POST"]),
-    ("assignment-export", lambda w: [w["assignment"].pk], ["GET"]),
-    ("assignment-insight", lambda w: [w["assignment"].pk], ["GET"]),
-    ("submission-mark", lambda w: [w["assignment"].pk, w["submission"].pk], ["GET", "POST"]),
-    ("submission-comment", lambda w: [w["assignment"].pk, w["submission"].pk], ["POST"]),
-    ("submission-reopen", lambda w: [w["assignment"].pk, w["submission"].pk], ["POST"]),
-    ("submission-print", lambda w: [w["assignment"].pk, w["submission"].pk], ["GET"]),
-    ("question-mark", lambda w: [w["assignment"].pk, w["question"].pk], ["GET", "POST"]),
-    ("comment-bank", lambda w: [], ["GET", "POST"]),
-    ("comment-bank-delete", lambda w: [w["entry"].pk], ["POST"]),
-    # The authoring studio: the teacher's own (private) items
-    ("library", lambda w: [], ["GET"]),
-    ("pack-import", lambda w: [], ["GET", "POST"]),
-    ("source-create", lambda w: [], ["GET", "POST"]),
-    ("source-edit", lambda w: [w["own_source"].pk], ["GET", "POST"]),
-    ("source-preview", lambda w: [w["own_source"].pk], ["GET"]),
-    ("source-passages", lambda w: [w["own_source"].pk], ["POST"]),
-    ("source-glossary", lambda w: [w["own_source"].pk], ["POST"]),
-    ("source-copy", lambda w: [w["own_source"].pk], ["POST"]),
-    ("source-manage", lambda w: [w["own_source"].pk], ["POST"]),
-    ("exercise-create", lambda w: [], ["GET", "POST"]),
-    ("exercise-edit", lambda w: [w["own_exercise"].pk], ["GET", "POST"]),
-    ("exercise-pupil-preview", lambda w: [w["own_exercise"].pk], ["GET"]),
-    ("exercise-copy", lambda w: [w["own_exercise"].pk], ["POST"]),
-    ("exercise-manage", lambda w: [w["own_exercise"].pk], ["POST"]),
-    ("exercise-export", lambda w: [w["own_exercise"].pk], ["GET"]),
-    ("question-add", lambda w: [w["own_exercise"].pk], ["POST"]),
-    *(
-        (name, lambda w: [w["own_exercise"].pk, w["own_question"].pk], ["POST"])
-        for name in ("question-edit", "question-move", "question-delete", "question-scheme")
-    ),
-]
-# Pages that are not about one class: a teacher of another class may use them.
-UNSCOPED = {
-    "dashboard",
-    "class-create",
-    "exercise-preview",
-    "exercise-worksheet",
-    "assignment-create",
-    "comment-bank",
-    "library",
-    "pack-import",
-    "source-create",
-    "exercise-create",
-}
-
-
-def test_every_teach_url_is_in_the_permission_matrix():
-    from analysis.urls.teach import urlpatterns
-
-    assert {p.name for p in urlpatterns} == {name for name, _args, _methods in TEACHER_URLS}
-
-
-def _cases():
-    for name, args, methods in TEACHER_URLS:
-        for method in methods:
-            yield pytest.param(name, args, method, id=f"{name}-{method}")
-
-
-@pytest.mark.parametrize(("name", "args", "method"), list(_cases()))
-class TestPermissions:
-    def _request(self, client, name, args, method, world):
-        url = reverse(f"teach:{name}", args=args(world))
-        return url, getattr(client, method.lower())(url)
-
-    def test_anonymous_is_sent_to_log_in(self, client, world, name, args, method):
-        url, response = self._request(client, name, args, method, world)
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("accounts:login"))
-
-    def test_anonymous_htmx_gets_401_not_a_login_page(self, client, world, name, args, method):
-        url = reverse(f"teach:{name}", args=args(world))
-        response = getattr(client, method.lower())(url, headers=HTMX)
-        assert response.status_code == 401
-        assert "session-expired" in response["HX-Trigger"]
-
-    def test_a_student_gets_404(self, student_client, world, name, args, method):
-        _url, response = self._request(student_client, name, args, method, world)
-        assert response.status_code == 404
-
-    def test_a_teacher_of_another_class_gets_404(
-        self, client, other_teacher, other_class, world, name, args, method
-    ):
-        client.force_login(other_teacher)
-        _url, response = self._request(client, name, args, method, world)
-        if name in UNSCOPED:
-            assert response.status_code in (200, 302)
-        else:
-            assert response.status_code == 404
-        # Nothing of the other class changed hands or state.
-        assert Classroom.objects.get(pk=world["classroom"].pk).archived_at is None
-        assert Submission.objects.get(pk=world["submission"].pk).status == SUBMITTED
-        assert Enrollment.objects.filter(classroom=world["classroom"], student=world["student"]).exists()
-
-    def test_the_classs_teacher_is_served(self, teacher_client, world, name, args, method):
-        _url, response = self._request(teacher_client, name, args, method, world)
-        assert response.status_code in (200, 302)
-
-
-@pytest.mark.parametrize(("name", "args", "methods"), TEACHER_URLS, ids=[n for n, _a, _m in TEACHER_URLS])
-def test_wrong_methods_are_refused(teacher_client, world, name, args, methods):
-    url = reverse(f"teach:{name}", args=args(world))
-    wrong = "post" if "POST" not in methods else ("get" if "GET" not in methods else "put")
-    assert getattr(teacher_client, wrong)(url).status_code == 405
-
-
-def test_posts_need_a_csrf_token(teacher, world):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(teacher)
-    response = client.post(
-        reverse("teach:assignment-release", args=[world["assignment"].pk]), {"scope": "all"}
-    )
-    assert response.status_code == 403
+# Who may reach each URL is the permission matrix's job (tests/security/test_permission_matrix.py).
 
 
 # --- Dashboard --------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The security battery's shared world: two classes, their teachers and pupils, a site admin
-and an inactive pupil, with work in every state (QUALITY.md T1-T7, T13).
+and an inactive pupil, with work in every state (docs/quality.md T1-T7, T13).
 
 ``build_world(text=...)`` (or ``retext(world, text)`` on a built one) lets the XSS tests put
 a payload in every user- or admin-writable text field of the same world the permission
@@ -159,7 +159,14 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
         "a2": person("a2", "pupil_a2", factories.make_student),
         "b": person("b", "pupil_b", factories.make_student),
         "teacher_a": person("teacher_a", "teacher_a", factories.make_teacher),
-        "teacher_b": person("teacher_b", "teacher_b", factories.make_teacher),
+        # Teacher B works at another school: everything the matrix and the sweep prove between
+        # classes they also prove between schools.
+        "teacher_b": person(
+            "teacher_b",
+            "teacher_b",
+            factories.make_teacher,
+            school=factories.make_school(name="Other School"),
+        ),
         "admin": factories.make_teacher(
             username="site_admin", password=PASSWORD, is_staff=True, is_superuser=True
         ),

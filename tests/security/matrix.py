@@ -20,6 +20,7 @@ class Cell:
     htmx: bool
     expectation: Expectation
     response: HttpResponse
+    changed: bool = False  # whether the request changed anything stored
 
     def __str__(self):
         variant = " (htmx)" if self.htmx else ""
@@ -47,13 +48,38 @@ def run_row(world: World, row: Row, principals=PRINCIPALS):
             for method, htmx in requests_for(row):
                 session = _session_key(client)
                 with rolled_back():
+                    before = _fingerprint()
                     response = perform(client, world, row, method, htmx)
+                    changed = _fingerprint() != before
                 if _session_key(client) != session:
                     # Logged in or out: that change was rolled back, so log in again.
                     client = client_for(world, principal)
                 expectation = expected(row, principal, method, htmx)
-                cells.append(Cell(row, principal, method, htmx, expectation, response))
+                cells.append(Cell(row, principal, method, htmx, expectation, response, changed))
     return cells
+
+
+def _fingerprint() -> list:
+    """Everything a request could change that another user owns: classes, enrolments, work,
+    marks, the library. A refused request must leave it exactly as it was."""
+    from django.apps import apps
+
+    return [
+        list(apps.get_model(label).objects.order_by("pk").values_list())
+        for label in (
+            "accounts.Classroom",
+            "accounts.Enrollment",
+            "analysis.Assignment",
+            "analysis.Extension",
+            "analysis.Submission",
+            "analysis.Response",
+            "analysis.Evidence",
+            "analysis.Mark",
+            "analysis.CommentBankEntry",
+            "analysis.Source",
+            "analysis.Exercise",
+        )
+    ]
 
 
 def _session_key(client):
@@ -65,6 +91,8 @@ def problem(cell: Cell) -> str | None:
     """Why a cell is wrong, or None when it is as the matrix says."""
     response, kind = cell.response, cell.expectation.kind
     status = response.status_code
+    if kind != "ok" and cell.changed:
+        return f"{cell}; a refused request changed stored data"
     if kind == "ok":
         refused_data = cell.method == "POST" and status in (409, 422)
         if 200 <= status < 400 or refused_data:

@@ -1,4 +1,4 @@
-"""The permission matrix as data (QUALITY.md T1): one row per named URL pattern.
+"""The permission matrix as data (docs/quality.md T1): one row per named URL pattern.
 
 A row says how to fill the URL's arguments from the world (objects on class A's side), who
 passes the role gate, who may use it with those objects, which methods it accepts, what a

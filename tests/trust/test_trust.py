@@ -1,4 +1,4 @@
-"""QUALITY.md T8, T9, T12 and the T13 log scan, through the harness in trust/ (real gunicorn
+"""docs/quality.md T8, T9, T12 and the T13 log scan, through the harness in trust/ (real gunicorn
 with 4 sync workers, production settings, a private PostgreSQL cluster; see trust/run.py).
 
 The harness runs once per session and writes trust/results.json; each test below asserts one

@@ -1,4 +1,4 @@
-"""Load source packs (DESIGN.md, "Source packs") from files or folders."""
+"""Load source packs (docs/source-packs.md) from files or folders."""
 
 from pathlib import Path
 

@@ -1,0 +1,153 @@
+"""The rules of pupils' work each have one definition (analysis/classwork/rules.py). Where SQL
+or JavaScript repeats one for speed, these tests pin the copy to the Python definition."""
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from accounts.models import Enrollment
+from analysis.classwork import errors, rules
+from analysis.classwork import services as work
+from analysis.models import Extension, Response, Submission
+
+WHITE = " \t\n\r\f\v\u00a0\u2003\u200b\u3000\x1c\x85"
+CORPUS = ["", " ", "\n\n", "\t \r\n", "a", " a ", "\u00a0", "\u3000", "\x1c", "—", "\n.\n", "Trotsky"]
+
+
+def test_answered_means_something_other_than_ascii_white_space():
+    assert not rules.is_answered("")
+    assert not rules.is_answered(" \t\n\r\f\v")
+    assert rules.is_answered("  Trotsky ")
+    # Not ASCII white space, so it counts (the same in Python, SQL and JavaScript).
+    assert rules.is_answered("\u00a0")
+
+
+@pytest.mark.django_db
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts=st.lists(st.text(alphabet=WHITE + "ab", max_size=6), min_size=1, max_size=6))
+def test_the_sql_copy_of_answered_agrees_with_python(texts, submission):
+    answers = list(Response.objects.filter(submission=submission).order_by("pk"))
+    texts = (texts * len(answers))[: len(answers)]
+    for answer, text in zip(answers, texts, strict=True):
+        answer.text = text
+    Response.objects.bulk_update(answers, ["text"])
+    in_sql = set(
+        Response.objects.filter(rules.answered_q(), submission=submission).values_list("pk", flat=True)
+    )
+    in_python = {answer.pk for answer in answers if rules.is_answered(answer.text)}
+    assert in_sql == in_python
+
+
+def test_the_javascript_copy_of_answered_agrees_with_python():
+    source = (Path(settings.BASE_DIR) / "static" / "js" / "workspace.js").read_text()
+    match = re.search(r"var ANSWERED = /(.+)/;", source)
+    assert match, "workspace.js defines ANSWERED as a regular expression literal"
+    assert match.group(1) == rules.ANSWERED_PATTERN
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the pattern is pinned as text only")
+    script = (
+        f"var ANSWERED = /{match.group(1)}/; " + "process.stdout.write(JSON.stringify(JSON.parse("
+        "require('fs').readFileSync(0, 'utf8')).map(function (t) { return ANSWERED.test(t); })));"
+    )
+
+    result = subprocess.run(
+        [node, "-e", script], input=json.dumps(CORPUS), capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == [rules.is_answered(text) for text in CORPUS]
+
+
+# --- "Can this work still change?": the autosave's SQL against the Python rule -------------------
+
+
+def _close(case, *, assignment, student, submission, now):
+    if case == "open":
+        return
+    if case == "submitted":
+        Submission.objects.filter(pk=submission.pk).update(status="submitted", submitted_at=now)
+    elif case == "not open yet":
+        assignment.opens_at = now + timedelta(days=1)
+        assignment.due_at = now + timedelta(days=2)
+        assignment.save()
+    elif case == "past a strict due date":
+        assignment.opens_at, assignment.due_at, assignment.late_allowed = (
+            now - timedelta(days=2),
+            now - timedelta(days=1),
+            False,
+        )
+        assignment.save()
+    elif case == "late but allowed":
+        assignment.opens_at, assignment.due_at, assignment.late_allowed = (
+            now - timedelta(days=2),
+            now - timedelta(days=1),
+            True,
+        )
+        assignment.save()
+    elif case == "extended past a strict due date":
+        assignment.opens_at, assignment.due_at, assignment.late_allowed = (
+            now - timedelta(days=2),
+            now - timedelta(days=1),
+            False,
+        )
+        assignment.save()
+        Extension.objects.create(assignment=assignment, student=student, due_at=now + timedelta(days=1))
+    elif case == "unassigned":
+        assignment.archived_at = now
+        assignment.save()
+    elif case == "class archived":
+        assignment.classroom.archived_at = now
+        assignment.classroom.save()
+    elif case == "left the class":
+        Enrollment.objects.filter(classroom=assignment.classroom, student=student).update(ended_at=now)
+    else:
+        raise AssertionError(case)
+
+
+CASES = {
+    "open": True,
+    "submitted": False,
+    "not open yet": False,
+    "past a strict due date": False,
+    "late but allowed": True,
+    "extended past a strict due date": True,
+    "unassigned": False,
+    "class archived": False,
+    "left the class": False,
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES)
+def test_the_autosave_sql_and_the_python_rule_agree_on_whether_work_can_change(
+    case, assignment, student, submission
+):
+    now = timezone.now()
+    _close(case, assignment=assignment, student=student, submission=submission, now=now)
+    answer = Response.objects.filter(submission=submission).first()
+
+    def accepted(action) -> bool:
+        try:
+            action()
+        except (errors.WorkClosed, Response.DoesNotExist, Submission.DoesNotExist):
+            return False
+        return True
+
+    by_sql = accepted(
+        lambda: work.response_save(
+            response_id=answer.pk, student=student, text="x", base_version=answer.version, now=now
+        )
+    )
+    by_python = accepted(lambda: work.response_hint_reveal(response_id=answer.pk, student=student, now=now))
+    assert by_sql == by_python == CASES[case]
