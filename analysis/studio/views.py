@@ -47,6 +47,11 @@ SOURCE_KINDS = (
 )
 
 
+def _render(request, template, context):
+    """The studio's pages: the site navigation marks the library as the current section."""
+    return render(request, template, {"studio_page": True, **context})
+
+
 def _htmx(request) -> bool:
     return bool(getattr(request, "htmx", False))
 
@@ -71,7 +76,7 @@ def library(request):
         owner=filters.get("owner", ""),
         archived=filters.get("archived", False),
     )
-    return render(request, "studio/library.html", {"form": form, "library": items})
+    return _render(request, "studio/library.html", {"form": form, "library": items})
 
 
 # --- Sources --------------------------------------------------------------------------------
@@ -111,7 +116,7 @@ def source_create(request):
         if request.POST.get("then") == "exercise":
             return redirect(f"{reverse('teach:exercise-create')}?{chain}")
         return redirect("teach:source-edit", source.pk)
-    return render(
+    return _render(
         request,
         "studio/source_form.html",
         {"form": form, "source": None, "kinds": SOURCE_KINDS, "earlier": earlier},
@@ -119,7 +124,7 @@ def source_create(request):
 
 
 def _source_page(request, source, form, **extra):
-    return render(
+    return _render(
         request,
         "studio/source_form.html",
         {
@@ -158,7 +163,7 @@ def source_edit(request, pk):
 @require_GET
 def source_preview(request, pk):
     source = selectors.visible_source(request.user, pk)
-    return render(request, "studio/source_preview.html", {"source": source})
+    return _render(request, "studio/source_preview.html", {"source": source})
 
 
 def _passages_partial(request, source, error=None, new_version=False):
@@ -168,7 +173,7 @@ def _passages_partial(request, source, error=None, new_version=False):
         "error": error,
         "new_version": new_version,
     }
-    return render(request, "studio/_passages.html", context)
+    return _render(request, "studio/_passages.html", context)
 
 
 @teacher_required
@@ -298,7 +303,7 @@ def exercise_create(request):
         )
         messages.success(request, _("Saved, private to you. Now add its questions."))
         return redirect(reverse("teach:exercise-edit", args=[exercise.pk]) + "#questions")
-    return render(request, "studio/exercise_form.html", {"form": form, "exercise": None})
+    return _render(request, "studio/exercise_form.html", {"form": form, "exercise": None})
 
 
 def _question_forms(request, exercise, questions, bound=None):
@@ -356,7 +361,7 @@ def exercise_edit(request, pk):
         if _htmx(request):
             return _status(request, form=form)
         exercise.refresh_from_db()
-    return render(
+    return _render(
         request, "studio/exercise_form.html", {"form": form, **_questions_context(request, exercise)}
     )
 
@@ -368,7 +373,7 @@ def exercise_pupil_preview(request, pk):
     that is for teachers only."""
     exercise = selectors.visible_exercise(request.user, pk)
     questions = list(exercise.questions.select_related("source").order_by("position", "pk"))
-    return render(
+    return _render(
         request,
         "studio/exercise_pupil_preview.html",
         {"exercise": exercise, "questions": questions, "sources": selectors.exercise_with_sources(exercise)},
@@ -440,7 +445,7 @@ def exercise_export(request, pk):
 
 
 def _questions_partial(request, exercise, **extra):
-    return render(request, "studio/_questions.html", _questions_context(request, exercise, **extra))
+    return _render(request, "studio/_questions.html", _questions_context(request, exercise, **extra))
 
 
 def _question_done(request, exercise, refusal=None, focus=None):
@@ -554,7 +559,7 @@ def pack_import(request):
         else:
             messages.success(request, _("Imported into your library, private to you."))
             return redirect(reverse("teach:library") + "?owner=mine")
-    return render(request, "studio/pack_import.html", {"form": form, "errors": errors, "summary": summary})
+    return _render(request, "studio/pack_import.html", {"form": form, "errors": errors, "summary": summary})
 
 
 # --- Helpers -------------------------------------------------------------------------------------------
@@ -571,7 +576,7 @@ def _errors(form) -> str:
 
 def _status(request, *, saved=False, form=None, refusal=None, exercise=None):
     """The autosave answer: saved (with the time), not saved (why), or refused (with the way out)."""
-    return render(
+    return _render(
         request,
         "studio/_save_status.html",
         {
