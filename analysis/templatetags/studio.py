@@ -43,7 +43,8 @@ def scheme_rows_for(question, posted=None) -> list[SchemeRow]:
             )
             for n in range(1, MAX_LEVELS + 1)
         ]
-        return rows
+        filled = [n for n, row in enumerate(rows, start=1) if row.min or row.max or row.descriptor]
+        return rows[: min(MAX_LEVELS, max(filled, default=1) + 1)]
     if question.mark_scheme_id:
         levels = list(question.mark_scheme.levels.all())
         rows = [SchemeRow(lv.number, lv.min_marks, lv.max_marks, lv.descriptor) for lv in levels]

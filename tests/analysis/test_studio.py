@@ -522,3 +522,16 @@ def test_a_glossary_term_not_in_the_text_is_refused_on_the_new_source_form(teach
     response = _client(teacher).post(reverse("teach:source-create"), _source_body(glossary="Kulak: a farmer"))
     assert "“Kulak” does not occur in the text." in response.content.decode()
     assert not Source.objects.exists()
+
+
+def test_a_passage_nobody_quoted_can_be_corrected(teacher):
+    client = _client(teacher)
+    source = _make_source(client)
+    passage = source.passages.get(position=1)
+    client.post(
+        reverse("teach:source-passages", args=[source.pk]),
+        {"passage": passage.pk, "action": "text", "text": "The land belongs to the peasants.\r\n"},
+        headers=HTMX,
+    )
+    passage.refresh_from_db()
+    assert passage.text == "The land belongs to the peasants."
