@@ -12,6 +12,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -111,14 +112,30 @@ def scheme_has_work(scheme: MarkScheme) -> bool:
     return any(exercise_has_work(q.exercise) for q in scheme.questions.select_related("exercise"))
 
 
+HISTORY_MERGE_WINDOW = timedelta(minutes=15)
+
+
 def record_edits(*, item, by, before: dict, after: dict) -> None:
-    """Keep the wording history of an item with pupils' work: one row per changed field."""
+    """Keep the wording history of an item with pupils' work: one row per changed field. The
+    autosave sends a field many times while it is typed; one sitting's changes to one field are
+    one row (from the wording before the sitting to the latest)."""
     kind = "exercise" if isinstance(item, Exercise) else "source"
-    LibraryEdit.objects.bulk_create(
-        LibraryEdit(**{kind: item}, field=name, before=before[name], after=after[name], by=by)
-        for name in after
-        if before.get(name) != after[name]
-    )
+    since = timezone.now() - HISTORY_MERGE_WINDOW
+    for name in after:
+        if before.get(name) == after[name]:
+            continue
+        recent = (
+            LibraryEdit.objects.filter(**{kind: item}, field=name, by=by, at__gte=since)
+            .order_by("-at")
+            .first()
+        )
+        if recent is not None and recent.after == before.get(name):
+            recent.after = after[name]
+            recent.save(update_fields=["after"])
+        else:
+            LibraryEdit.objects.create(
+                **{kind: item}, field=name, before=before[name], after=after[name], by=by
+            )
 
 
 # --- Sources ------------------------------------------------------------------------------

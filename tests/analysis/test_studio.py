@@ -535,3 +535,38 @@ def test_a_passage_nobody_quoted_can_be_corrected(teacher):
     )
     passage.refresh_from_db()
     assert passage.text == "The land belongs to the peasants."
+
+
+def test_a_prompt_typed_in_several_autosaves_is_one_history_row(worked):
+    client, exercise, _source = worked
+    question = exercise.questions.get()
+    old = question.prompt
+    for prompt in ("Who wrote", "Who wrote Source A", "Who wrote Source A, and when?"):
+        client.post(
+            reverse("teach:question-edit", args=[exercise.pk, question.pk]),
+            _question_body(question, prompt=prompt),
+            headers=HTMX,
+        )
+    assert list(LibraryEdit.objects.values_list("before", "after")) == [
+        (old, "Who wrote Source A, and when?")
+    ]
+
+
+def test_a_new_version_of_a_quoted_source_takes_over_in_unworked_exercises(worked, teacher):
+    client, worked_exercise, source = worked
+    fresh = _make_exercise(client, [source], title="Next year's lesson")
+    response = client.post(reverse("teach:source-manage", args=[source.pk]), {"action": "new-version"})
+    new = Source.objects.get(based_on=source)
+    assert response.url == reverse("teach:source-edit", args=[new.pk])
+    source.refresh_from_db()
+    assert source.archived_at is not None
+    assert list(fresh.sources.all()) == [new]  # no pupils' work: it moves to the new version
+    assert list(worked_exercise.sources.all()) == [source]  # pupils' quotations keep their text
+    passage = new.passages.first()
+    joined = client.post(
+        reverse("teach:source-passages", args=[new.pk]),
+        {"passage": passage.pk, "action": "join"},
+        headers=HTMX,
+    )
+    assert "Pupils have quoted" not in joined.content.decode()
+    assert new.passages.count() == 2
