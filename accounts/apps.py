@@ -10,7 +10,9 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
         from accounts.middleware import start_session_clock
+        from accounts.throttle import count_login_failure
         from config.logging import log_failed_login
 
         user_logged_in.connect(start_session_clock, dispatch_uid="accounts-session-clock")
         user_login_failed.connect(log_failed_login, dispatch_uid="accounts-failed-login-log")
+        user_login_failed.connect(count_login_failure, dispatch_uid="accounts-failed-login-count")

@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Classroom, User, normalise_join_code
@@ -53,8 +53,43 @@ class StudentSignupForm(UserCreationForm):
         self.fields["first_name"].required = True
         self.fields["username"].widget.attrs.pop("autofocus", None)
         # No email and no birth date: pupils' accounts hold as little as possible.
+        # The code first: it is cleaned before the user name, which the checks below rely on.
         self.order_fields(["join_code", "first_name", "last_name", "username"])
+
+    def _code_is_valid(self) -> bool:
+        return "join_code" in self.cleaned_data
+
+    def clean_username(self):
+        # Until a valid join code is given, nothing is said about which user names exist:
+        # otherwise anyone could test names against the sign-up form.
+        if not self._code_is_valid():
+            return self.cleaned_data.get("username")
+        return super().clean_username()
+
+    def validate_unique(self):
+        if self._code_is_valid():
+            super().validate_unique()
+
+    def validate_constraints(self):
+        if self._code_is_valid():
+            super().validate_constraints()
 
 
 class JoinClassForm(forms.Form):
     join_code = JoinCodeField()
+
+
+class ChoosePasswordForm(SetPasswordForm):
+    """A pupil's own password, replacing the one-time password a teacher gave them."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_new_password1(self):
+        password = self.cleaned_data["new_password1"]
+        if password and self.user.check_password(password):
+            raise forms.ValidationError(
+                _("Choose a password of your own, not the one your teacher gave you."), code="same"
+            )
+        return password

@@ -4,9 +4,11 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 LOGIN_AT_KEY = "_login_at"
 SEEN_AT_KEY = "_seen_at"
@@ -29,6 +31,25 @@ class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
             )
             return trigger_client_event(response, "session-expired", {})
         return super().handle_no_permission(request, view_func)
+
+
+class PasswordChangeRequiredMiddleware:
+    """A user whose password a teacher has reset goes nowhere but the "choose your password"
+    page (and may log out) until they have chosen their own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.must_change_password:
+            target = reverse("accounts:password-choose")
+            # Static files never get here: WhiteNoise serves them before the session is read.
+            if request.path not in (target, reverse("accounts:logout")):
+                if getattr(request, "htmx", False):
+                    return HttpResponseClientRedirect(target)
+                return redirect(target)
+        return self.get_response(request)
 
 
 class NoStoreForAuthenticatedMiddleware:

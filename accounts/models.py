@@ -57,6 +57,9 @@ class User(AbstractUser):
         verbose_name=_("school"),
         help_text=_("A teacher's school: their colleagues and classes. Pupils take it from their classes."),
     )
+    # Set when a teacher resets the password: the one-time password they were given works
+    # once, to log in and choose their own (accounts.middleware sends them nowhere else).
+    must_change_password = models.BooleanField(_("must choose a new password"), default=False)
 
     objects = UserManager()
 

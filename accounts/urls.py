@@ -10,4 +10,5 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("join/", views.join, name="join"),
+    path("password/", views.password_choose, name="password-choose"),
 ]

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -33,11 +34,18 @@ from analysis.models import (
 # --- Library: what site admins load by hand ---------------------------------
 
 
+# Long inlines start folded ("collapse") with short text boxes, so a source or an exercise page
+# opens at its own fields instead of thousands of pixels of passages and questions.
+COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 80})}}
+
+
 class PassageInline(admin.StackedInline):
     model = Passage
     extra = 0
-    fields = ["position", "label", "text"]
+    fields = [("position", "label"), "text"]
     ordering = ["position", "pk"]
+    classes = ["collapse"]
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 5, "cols": 80})}}
 
 
 class GlossaryTermInline(admin.TabularInline):
@@ -45,6 +53,8 @@ class GlossaryTermInline(admin.TabularInline):
     extra = 0
     fields = ["position", "term", "definition"]
     ordering = ["position", "pk"]
+    classes = ["collapse"]
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})}}
 
 
 class SourcePackUploadForm(forms.Form):
@@ -175,6 +185,8 @@ class QuestionInline(admin.StackedInline):
     model = Question
     extra = 0
     ordering = ["position", "pk"]
+    classes = ["collapse"]
+    formfield_overrides = COMPACT_TEXT
     fields = [
         ("position", "stage"),
         "source",
@@ -243,6 +255,22 @@ class ResponseInline(admin.StackedInline):
         return False
 
 
+class PupilsWorkReadOnly:
+    """Pupils' work (hand-ins, answers, their evidence) is shown in the admin but never written
+    there: what was handed in, and the receipt that vouches for it, change only through the
+    pupil's own workspace and the teacher's reopen. Deleting stays possible for a superuser, so
+    that deleting a pupil (their right to erasure) can take their work with it."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
 class AssignmentListFilter(admin.RelatedFieldListFilter):
     """The assignment filter, with each choice's exercise and class fetched in the same
     query (an assignment's name needs both; the stock filter fetched them per choice)."""
@@ -255,7 +283,7 @@ class AssignmentListFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(PupilsWorkReadOnly, admin.ModelAdmin):
     list_display = ["student", "assignment", "status", "submitted_at", "returned_at", "is_late"]
     list_filter = ["status", "assignment__classroom", ("assignment", AssignmentListFilter), "is_late"]
     list_select_related = ["student", "assignment__exercise", "assignment__classroom"]
@@ -284,7 +312,7 @@ class EvidenceInline(admin.TabularInline):
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(PupilsWorkReadOnly, admin.ModelAdmin):
     list_display = ["submission", "question_number", "version", "updated_at", "mark_display"]
     list_filter = [
         "submission__status",
@@ -301,10 +329,6 @@ class ResponseAdmin(admin.ModelAdmin):
     search_fields = ["text", "submission__student__username", "submission__student__last_name"]
     raw_id_fields = ["submission", "question"]
     inlines = [EvidenceInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        # Marks belong to teachers; the admin shows them but never edits them.
-        return ["mark_display", "updated_at"]
 
     @admin.display(description=_("question"), ordering="question__position")
     def question_number(self, obj):

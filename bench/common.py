@@ -52,8 +52,8 @@ class Client(trust.common.Client):
 
     user_agent = "provenance-bench"
 
-    def __init__(self, host: str, port: int, *, timeout: float = 15.0):
-        super().__init__(host, port, timeout=timeout)
+    def __init__(self, host: str, port: int, *, timeout: float = 15.0, source: str | None = None):
+        super().__init__(host, port, timeout=timeout, source=source)
 
     def login_or_die(self, username: str, password: str = BENCH_PASSWORD, attempts: int = 3) -> "Client":
         for attempt in range(attempts):

@@ -13,7 +13,9 @@ Checks (PASS or FAIL; check 7 also MISS, NOISY or SKIP; exit status 1 if any FAI
  2. a CSRF token from a page rendered by one instance is accepted by a POST served by the other;
  3. an autosave through one instance, reloaded through the other, shows the same text and version;
  4. failed log-ins alternating A/B lock the account after as many attempts as on one instance,
-    and the locked account is refused by both; a pupil's rate-limited posts alternating A/B are
+    and the locked account is refused by both; ten wrong passwords from 127.0.0.2 through the
+    balancer lock that address only (the app reads the client from X-Forwarded-For): the right
+    password from 127.0.0.3 still logs in; a pupil's rate-limited posts alternating A/B are
     refused (429) after exactly the limit, because both instances count in Redis;
  5. kill -9 instance A during a stream of autosaves: once haproxy has taken A out, errors stop,
     and every acknowledged save is in the database (no acknowledged version lost or duplicated);
@@ -398,6 +400,25 @@ class ScaleOut:
             passed,
             f"one instance locked at attempt {n_single}, through the balancer at attempt {n_balanced} "
             f"(served by {''.join(served)}); right password afterwards: {', '.join(refused)}",
+        )
+
+    def check_lockout_by_address(self, pupils):
+        """Ten wrong passwords for one pupil sent from 127.0.0.2 through the balancer lock that
+        (user name, address) pair only: the right password sent from 127.0.0.3 still logs in.
+        The app reads the client from haproxy's X-Forwarded-For (DJANGO_PROXY_COUNT=1)."""
+        username = pupils[-3][0]
+        attacker = Client(PROXY_HOST, self.proxy_port, timeout=20, source="127.0.0.2")
+        n_locked, served = self.failed_logins_until_locked(attacker, username, limit=10)
+        again = attacker.login(username, "bench-pass-1917").status
+        victim = Client(PROXY_HOST, self.proxy_port, timeout=20, source="127.0.0.3")
+        reply = victim.login(username, "bench-pass-1917")
+        passed = n_locked == 10 and again == 429 and reply.status == 302
+        check(
+            4,
+            "ten wrong passwords from 127.0.0.2 through the balancer leave the pupil free from 127.0.0.3",
+            passed,
+            f"from 127.0.0.2: locked at attempt {n_locked} (served by {''.join(served)}), right password "
+            f"then {again}; from 127.0.0.3 the right password: {reply.status}",
         )
 
     def check_rate_limit(self, pupil):
@@ -961,6 +982,7 @@ class ScaleOut:
         self.check_alternation(pupils[0])
         self.check_csrf_and_autosave(pupils[1])
         self.check_lockout(pupils)
+        self.check_lockout_by_address(pupils)
         self.check_rate_limit(pupils[0])
         self.check_kill(pupils[2 : 2 + self.args.streams])
         self.check_profile()

@@ -13,9 +13,22 @@ minute on PostgreSQL. All bench rows hang off users named ``bench-…``: ``--res
 with plain DELETE statements before seeding again; without it an existing bench seed is kept.
 """
 
+import os
 import random
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
+
+if __name__ == "__main__":
+    # Run as a script (``python bench/seed_bench.py --force``): benchmark-only code stays out of
+    # the product app, so it is not a management command. Django is set up before the models
+    # below are imported.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -420,15 +433,4 @@ class Command(BaseCommand):
 
 
 if __name__ == "__main__":
-    # Run as a script (``python bench/seed_bench.py --force``): benchmark-only code stays out of
-    # the product app, so it is not a management command.
-    import os
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
     call_command(Command(), *sys.argv[1:])

@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Before anything reads a body: an oversized one is refused unread.
+    "config.limits.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -70,6 +72,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.HtmxLoginRequiredMiddleware",
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
@@ -176,6 +179,9 @@ if not REDIS_URL:
 
 # Sessions live in the database (or Redis in front of it), never in one process.
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# The cookie is a browser-session cookie: closing the browser (a shared school computer) ends the
+# session; the idle and absolute limits below still apply while it stays open.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_TIMEOUT = 12 * 60 * 60  # one school day, however active
 SESSION_IDLE_TIMEOUT = int(os.environ.get("DJANGO_SESSION_IDLE_MINUTES", "30")) * 60
 SESSION_COOKIE_HTTPONLY = True
@@ -204,7 +210,31 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0")) or None
+
+# The client's address: the N-th entry from the right of X-Forwarded-For behind N proxies of our
+# own (config/clientip.py). Log-in lock-outs, per-address limits and the security log all use it.
+PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0"))
+if PROXY_COUNT < 0:
+    raise ImproperlyConfigured("DJANGO_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "config.clientip.client_ip"
+RATELIMIT_IP_META_KEY = "config.clientip.client_ip"
+
+# --- Limits for anonymous and joining requests (accounts/throttle.py) -----------------------
+# Failed log-ins per address, whatever the user names: a school's pupils share one address, so
+# the limit leaves a class room for typos while stopping one address from spending the servers'
+# CPU on password guesses. Successful log-ins never count.
+LOGIN_FAILURE_RATE = env_rate("DJANGO_LOGIN_FAILURE_RATE", "100/15m")
+# Password hashes (~0.3 s of CPU each) running at once in one process (threaded servers); a log-in
+# or sign-up that finds no free slot within PASSWORD_HASH_WAIT seconds is answered 503 at once.
+PASSWORD_HASH_CONCURRENCY = int(os.environ.get("DJANGO_PASSWORD_HASH_CONCURRENCY", "2"))
+PASSWORD_HASH_WAIT = 0.5
+# Wrong join codes, on the sign-up and join pages: per address and (join page) per pupil.
+JOIN_CODE_FAILURE_RATE = env_rate("DJANGO_JOIN_CODE_FAILURE_RATE", "60/h")
+JOIN_CODE_FAILURE_RATE_PER_PUPIL = env_rate("DJANGO_JOIN_CODE_FAILURE_RATE_PER_PUPIL", "10/h")
+# Sign-up posts per address (any outcome), and new accounts per class: one leaked code cannot
+# fill a class with accounts.
+SIGNUP_RATE = env_rate("DJANGO_SIGNUP_RATE", "100/h")
+SIGNUPS_PER_CLASS_RATE = env_rate("DJANGO_SIGNUPS_PER_CLASS_RATE", "40/h")
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -236,6 +266,19 @@ ANSWER_MAX_CHARS = 20_000
 DRAFT_RETENTION_DAYS = int(os.environ.get("PROVENANCE_DRAFT_RETENTION_DAYS", "180"))
 SOURCE_PACK_MAX_BYTES = int(os.environ.get("PROVENANCE_PACK_MAX_BYTES", str(2 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+# Largest declared body (Content-Length) per path, checked before the body is read
+# (config/limits.py); the first pattern that matches the path wins, else the default. An answer of
+# 20,000 characters can take ~240 KB form-encoded (4 UTF-8 bytes a character, 3 for each
+# percent-escape), hence the default; the upload pages take files.
+KIB, MIB = 1024, 1024 * 1024
+REQUEST_BODY_DEFAULT_LIMIT = 256 * KIB
+REQUEST_BODY_LIMITS = [
+    (r"^/accounts/", 64 * KIB),  # log-in, sign-up, join: a few short fields
+    (r"^/admin/analysis/source/upload/$", 12 * MIB),  # source packs (PROVENANCE_PACK_MAX_BYTES)
+    (r"^/teach/classes/[0-9]+/roster/$", 12 * MIB),  # roster CSV
+    (r"^/teach/sources/", 12 * MIB),  # teachers' source images
+    (r"^/admin/", 4 * MIB),  # admin change forms (long passages, many inline rows)
+]
 
 # --- Security headers -------------------------------------------------------
 SECURE_CSP = {

@@ -100,9 +100,14 @@ class Client:
 
     user_agent = "provenance-trust"
 
-    def __init__(self, host: str, port: int, *, timeout: float = 20.0):
+    def __init__(self, host: str, port: int, *, timeout: float = 20.0, source: str | None = None):
+        """``source``: the local address to connect from (another loopback address looks to the
+        proxy like another computer)."""
         require_loopback(host)
+        if source is not None:
+            require_loopback(source)
         self.host, self.port, self.timeout = host, port, timeout
+        self.source_address = (source, 0) if source else None
         self.cookies: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -163,7 +168,9 @@ class Client:
         alive). Raises one of ``CONNECTION_ERRORS`` when no answer arrives."""
         body, send = self._prepare(method, data, headers)
         started = time.monotonic()
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout or self.timeout)
+        conn = http.client.HTTPConnection(
+            self.host, self.port, timeout=timeout or self.timeout, source_address=self.source_address
+        )
         try:
             conn.request(method, path, body=body, headers=send)
             raw = conn.getresponse()
@@ -207,7 +214,9 @@ class Client:
 class HeldRequest:
     def __init__(self, client: Client, path: str, body: bytes, headers: dict):
         self.client = client
-        self.conn = http.client.HTTPConnection(client.host, client.port, timeout=client.timeout)
+        self.conn = http.client.HTTPConnection(
+            client.host, client.port, timeout=client.timeout, source_address=client.source_address
+        )
         self.conn.putrequest("POST", path, skip_host=True, skip_accept_encoding=True)
         for key, value in headers.items():
             self.conn.putheader(key, value)

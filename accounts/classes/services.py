@@ -7,7 +7,9 @@ import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -85,11 +87,57 @@ def classroom_join_code_set(*, classroom: Classroom, by, enabled: bool | None = 
 
 
 @transaction.atomic
-def enrollment_remove(*, classroom: Classroom, student, by) -> None:
+def enrollment_remove(*, classroom: Classroom, student, by, regenerate_code: bool = False) -> None:
     """Take a student off the roster: their enrolment ends (it is not deleted). Their
-    submissions, answers and marks are kept, and rejoining starts a new period."""
+    submissions, answers and marks are kept, and rejoining starts a new period. With
+    ``regenerate_code`` the class gets a new join code in the same step, so the removed student
+    cannot rejoin with the old one."""
     _check_teaches(classroom, by)
     Enrollment.objects.current().filter(classroom=classroom, student=student).update(ended_at=timezone.now())
+    if regenerate_code:
+        classroom.regenerate_join_code()
+
+
+def locked_out_usernames(usernames) -> set[str]:
+    """Which of these user names django-axes is locking out now (wrong passwords from some
+    address, within the cool-off). One query; for the class page's "Unlock" buttons."""
+    from axes.models import AccessAttempt
+
+    cooloff = timedelta(hours=settings.AXES_COOLOFF_TIME)
+    return set(
+        AccessAttempt.objects.filter(
+            username__in=list(usernames),
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            attempt_time__gte=timezone.now() - cooloff,
+        ).values_list("username", flat=True)
+    )
+
+
+def enrollment_unlock(*, classroom: Classroom, student, by) -> int:
+    """Lift a log-in lock-out from a pupil of this class, from every address (a pupil locked out
+    by a classmate's guesses behind the school's one address, say). Returns how many lock-out
+    records were cleared."""
+    from axes.utils import reset
+
+    _check_teaches(classroom, by)
+    if not Enrollment.objects.current().filter(classroom=classroom, student=student).exists():
+        raise PermissionDenied
+    return reset(username=student.username)
+
+
+@transaction.atomic
+def student_password_reset(*, classroom: Classroom, student, by) -> str:
+    """Give a pupil of this class a one-time password and return it (it is stored hashed
+    only, so the caller shows it once). Their other sessions end with the old password, and
+    at their next log-in they must choose their own before going anywhere else."""
+    _check_teaches(classroom, by)
+    if not classroom.enrollments.current().filter(student=student).exists() or not student.is_student:
+        raise PermissionDenied
+    password = generate_initial_password()
+    student.set_password(password)
+    student.must_change_password = True
+    student.save(update_fields=["password", "must_change_password"])
+    return password
 
 
 # --- Roster upload -------------------------------------------------------------
@@ -163,6 +211,20 @@ def roster_parse(data: bytes) -> list[RosterRow]:
     usernames repeated in the file or already taken — so the teacher fixes them in one go.
     """
     text = _decode(data)
+    if "\x00" in text:
+        # Not text a name can hold (the database refuses it); usually a file saved as UTF-16.
+        raise RosterInvalid(
+            [
+                RosterProblem(
+                    text.count("\n", 0, text.index("\x00")) + 1,
+                    _(
+                        "the file contains a null character, which no name can hold (a file saved as "
+                        "UTF-16 looks like this). In your spreadsheet choose “Save as… CSV UTF-8” and "
+                        "upload it again."
+                    ),
+                )
+            ]
+        )
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if ";" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -12,6 +12,7 @@ from accounts.decorators import teacher_required
 from accounts.models import Classroom, Enrollment
 from analysis.models import Assignment, Submission
 from analysis.teaching import scope
+from config.logging import log_account_event
 
 # --- Classes ---------------------------------------------------------------------------
 
@@ -44,9 +45,11 @@ def _class_context(request, classroom, **extra):
         .with_progress_counts()
         .order_by("due_at", "pk")
     )
+    enrollments = list(enrollments)
     context = {
         "classroom": classroom,
         "enrollments": enrollments,
+        "locked_out": class_services.locked_out_usernames(e.student.username for e in enrollments),
         "assignments": assignments,
         "rename_form": ClassroomForm(instance=classroom, prefix="rename"),
         "roster_form": RosterUploadForm(),
@@ -116,6 +119,22 @@ def class_join_code(request, pk):
 
 
 @teacher_required
+@require_POST
+def class_student_unlock(request, pk, student_id):
+    """Lift a pupil's log-in lock-out (wrong passwords), from every address."""
+    classroom = scope.classroom(request, pk)
+    enrollment = get_object_or_404(
+        Enrollment.objects.current().select_related("student"), classroom=classroom, student_id=student_id
+    )
+    class_services.enrollment_unlock(classroom=classroom, student=enrollment.student, by=request.user)
+    messages.success(
+        request,
+        _("%(name)s can log in again.") % {"name": enrollment.student.display_name},
+    )
+    return redirect("teach:class-detail", classroom.pk)
+
+
+@teacher_required
 @require_http_methods(["GET", "POST"])
 def class_student_remove(request, pk, student_id):
     classroom = scope.classroom(request, pk)
@@ -124,12 +143,20 @@ def class_student_remove(request, pk, student_id):
     )
     student = enrollment.student
     if request.method == "POST":
-        class_services.enrollment_remove(classroom=classroom, student=student, by=request.user)
+        regenerate = request.POST.get("regenerate_code") == "on"
+        class_services.enrollment_remove(
+            classroom=classroom, student=student, by=request.user, regenerate_code=regenerate
+        )
         messages.success(
             request,
             _("%(name)s was removed from %(class)s. Their work is kept.")
             % {"name": student.display_name, "class": classroom.name},
         )
+        if regenerate:
+            messages.success(
+                request,
+                _("New join code: %(code)s. The old code no longer works.") % {"code": classroom.join_code},
+            )
         return redirect("teach:class-detail", classroom.pk)
     work_count = Submission.objects.filter(student=student, assignment__classroom=classroom).count()
     return render(
@@ -137,6 +164,25 @@ def class_student_remove(request, pk, student_id):
         "accounts/enrollment_confirm_remove.html",
         {"classroom": classroom, "student": student, "work_count": work_count},
     )
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def class_student_password(request, pk, student_id):
+    """Reset a pupil's forgotten password: a one-time password, shown once on this page,
+    that they must replace with their own when they next log in."""
+    classroom = scope.classroom(request, pk)
+    enrollment = get_object_or_404(
+        Enrollment.objects.current().select_related("student"), classroom=classroom, student_id=student_id
+    )
+    student = enrollment.student
+    context = {"classroom": classroom, "student": student}
+    if request.method == "POST":
+        context["password"] = class_services.student_password_reset(
+            classroom=classroom, student=student, by=request.user
+        )
+        log_account_event(request, event="password_reset", target=student)
+    return render(request, "accounts/student_password_reset.html", context)
 
 
 @teacher_required

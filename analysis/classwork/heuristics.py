@@ -84,20 +84,35 @@ def submission_self_check(*, items: "list[QuestionItem]", sources: list[Source])
     return checks
 
 
-_SENTENCE_END = re.compile(r"[.!?…]+[\"”’)\]]*(?=\s+|$)")
+# A run of sentence-ending marks (and closing quotes or brackets) followed by white space or the
+# end of the line. The look-behind lets a match start only where a run starts, and the
+# possessive quantifiers never give characters back: each character is looked at a bounded
+# number of times, so the split is linear even in 20,000 dots that end in a letter.
+_SENTENCE_END = re.compile(r"(?<![.!?…])[.!?…]++[\"”’)\]]*+(?=\s|$)")
+_NO_SENTENCE_END_AFTER = re.compile(r"\d+|[A-Z]")
+
+
+def _token_before(line: str, position: int) -> str:
+    """The last run of non-space characters before ``position`` (as ``line[:position].split()[-1]``
+    would give, without splitting the whole prefix again for every sentence end)."""
+    end = position
+    while end > 0 and line[end - 1].isspace():
+        end -= 1
+    start = end
+    while start > 0 and not line[start - 1].isspace():
+        start -= 1
+    return line[start:end]
 
 
 def passage_sentences(text: str) -> list[Sentence]:
     """Split a passage into sentences (start/end offsets into ``text``, whitespace trimmed), for
     citing a sentence from the keyboard. A full stop after a bare number or a single capital
-    ("1.", "J.") does not end a sentence; a line break always does."""
+    ("1.", "J.") does not end a sentence; a line break always does. Linear in the text's length."""
     spans = []
     for line_start, line in _lines_with_offsets(text):
         cursor = line_start
         for match in _SENTENCE_END.finditer(line):
-            before = line[: match.start()].split()
-            token = before[-1] if before else ""
-            if re.fullmatch(r"\d+|[A-Z]", token):
+            if _NO_SENTENCE_END_AFTER.fullmatch(_token_before(line, match.start())):
                 continue
             spans.append((cursor, line_start + match.end()))
             cursor = line_start + match.end()
@@ -110,6 +125,15 @@ def passage_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
+def passage_lines(text: str) -> list[str]:
+    """A passage's lines as the workspace shows and numbers them: a text ending in a line
+    break has no extra, empty last line."""
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _lines_with_offsets(text: str):
     offset = 0
     for line in text.split("\n"):
@@ -117,9 +141,45 @@ def _lines_with_offsets(text: str):
         offset += len(line) + 1
 
 
+_JOINERS = "'’-"  # inside a word ("All-Russian", "Soviet's") they belong to it
+_LEADING_JUNK = ".,;:!?)]}”’»…-–—"  # what a quotation does not start with
+_TRAILING_JUNK = "([{“‘«-–—"  # what it does not end with
+
+
+def _wordish(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _in_word(text: str, index: int) -> bool:
+    if not 0 <= index < len(text):
+        return False
+    if _wordish(text[index]):
+        return True
+    return (
+        text[index] in _JOINERS
+        and 0 < index < len(text) - 1
+        and _wordish(text[index - 1])
+        and _wordish(text[index + 1])
+    )
+
+
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
+    """Snap a quotation to whole words: a word cut in two is taken whole ("Second All-" becomes
+    "Second All-Russian"), and white space or stray punctuation at either end is dropped
+    (". Unrelenting" becomes "Unrelenting"). workspace.js snaps a selection the same way before
+    sending it."""
+    while 0 < start < end and _in_word(text, start) and _in_word(text, start - 1):
+        start -= 1
+    while start < end < len(text) and _in_word(text, end - 1) and _in_word(text, end):
+        end += 1
+    while (
+        start < end and (text[start].isspace() or text[start] in _LEADING_JUNK) and not _in_word(text, start)
+    ):
         start += 1
-    while end > start and text[end - 1].isspace():
+    while (
+        end > start
+        and (text[end - 1].isspace() or text[end - 1] in _TRAILING_JUNK)
+        and not _in_word(text, end - 1)
+    ):
         end -= 1
     return start, end

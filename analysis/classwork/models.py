@@ -91,6 +91,12 @@ class Assignment(models.Model):
     late_allowed = models.BooleanField(_("late work allowed"), default=True)
     anonymous_marking = models.BooleanField(_("anonymous marking"), default=False)
     release_model_answers = models.BooleanField(_("release model answers with marks"), default=False)
+    note = models.TextField(
+        _("note to the class"),
+        blank=True,
+        max_length=1000,
+        help_text=_("Optional. Pupils see it on their assignment list and above the sources."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -158,8 +164,12 @@ class SubmissionQuerySet(models.QuerySet):
 class Submission(models.Model):
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress", _("In progress")
-        SUBMITTED = "submitted", _("Submitted")
+        # One word for one state, on every page, the grid and the export: pupils and
+        # teachers both say "handed in".
+        SUBMITTED = "submitted", _("Handed in")
         RETURNED = "returned", _("Returned")
+
+    NOT_STARTED = "not_started"  # no submission row yet: a state of the work, not of a row
 
     assignment = models.ForeignKey(
         Assignment,
@@ -205,6 +215,15 @@ class Submission(models.Model):
     def __str__(self):
         return f"{self.student} — {self.assignment}"
 
+    @classmethod
+    def status_label(cls, status: str) -> str:
+        """The label of a state of a pupil's work, "not started" included. ``status`` is a
+        Status value or its hyphenated CSS form ("in-progress", "not-started")."""
+        status = status.replace("-", "_")
+        if status == cls.NOT_STARTED:
+            return str(_("Not started"))
+        return str(cls.Status(status).label)
+
     @property
     def is_editable(self) -> bool:
         return self.status == self.Status.IN_PROGRESS
@@ -216,6 +235,16 @@ class Submission(models.Model):
             digest.update(response.text.encode())
             digest.update(b"\x00")
         return digest.hexdigest()
+
+
+def answer_fingerprint(text: str, citations) -> str:
+    """SHA-256 of an answer's text and its evidence (``(passage id, start, end)`` triples, in
+    any order): equal exactly when the pupil's answer is the same."""
+    digest = hashlib.sha256(text.encode("utf-8"))
+    digest.update(b"\x00")
+    for passage_id, start, end in sorted(citations):
+        digest.update(f"{passage_id}:{start}:{end};".encode())
+    return digest.hexdigest()
 
 
 class ResponseQuerySet(models.QuerySet):
@@ -241,6 +270,10 @@ class Response(models.Model):
     )
     hints_used = models.PositiveSmallIntegerField(_("hints used"), default=0)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The answer as last handed in (text and evidence, ``answer_fingerprint``); a mark remembers
+    # the value it was given against, so an answer changed after a reopen shows as needing a
+    # fresh look before its mark can be released.
+    content_hash = models.CharField(_("hash when handed in"), max_length=64, blank=True, editable=False)
 
     objects = ResponseQuerySet.as_manager()
 

@@ -4,9 +4,11 @@ A source's origin card, context notes, numbered passages and glossary popovers a
 for every student, and they are most of the workspace page's HTML and of its rendering time.
 So they are rendered without any student's highlights and kept in the cache (Redis in
 production, shared by every server; per process otherwise), together with the sentence spans
-the keyboard citing tools need. The workspace page adds each student's highlights in the
-browser from a small JSON list of spans (``workspace.js``), and re-renders a passage with its
-highlights on the server when evidence is attached or removed.
+the keyboard citing tools need and the number of each passage's first line (lines are numbered
+through the whole source, so evidence chips can say "Source A, line 14"). The workspace page
+adds each student's highlights in the browser from a small JSON list of spans
+(``workspace.js``), and re-renders a passage with its highlights on the server when evidence
+is attached or removed.
 
 The cache key carries the source's ``updated_at``, which changes whenever the source, one of
 its passages or one of its glossary terms is saved or deleted (``analysis.library.signals``), so a
@@ -22,8 +24,9 @@ from django.utils.translation import get_language
 
 from analysis.classwork.heuristics import passage_sentences
 from analysis.models import Source
+from analysis.templatetags.passages import first_lines
 
-PANEL_FORMAT = 1
+PANEL_FORMAT = 2
 PANEL_TIMEOUT = 7 * 24 * 60 * 60  # seconds; a new version gets a new key anyway
 
 
@@ -38,13 +41,14 @@ def _render(source: Source) -> dict:
         str(passage.pk): [[s.start, s.end, s.text] for s in passage_sentences(passage.text)]
         for passage in source.passages.all()
     }
-    return {"html": str(html), "sentences": sentences}
+    return {"html": str(html), "sentences": sentences, "first_lines": first_lines(source.passages.all())}
 
 
 def source_panels(sources: list[Source]) -> list[dict]:
     """For each source, in order: ``{"html": SafeString, "sentences": {passage id: [[start,
-    end, text], …]}}``. One cache round trip for all of them; the sources missing from the cache
-    are rendered with their passages and glossary loaded in two queries, then stored."""
+    end, text], …]}, "first_lines": {passage id: its first line's number}}``. One cache round
+    trip for all of them; the sources missing from the cache are rendered with their passages
+    and glossary loaded in two queries, then stored."""
     keys = {source.pk: _key(source) for source in sources}
     found = cache.get_many(list(keys.values()))
     missing = [source for source in sources if keys[source.pk] not in found]
@@ -58,5 +62,11 @@ def source_panels(sources: list[Source]) -> list[dict]:
         entry = found[keys[source.pk]]
         # Rendered by the template engine above, which escaped every value it was given.
         html: SafeString = mark_safe(entry["html"])
-        panels.append({"html": html, "sentences": entry["sentences"]})
+        panels.append({"html": html, "sentences": entry["sentences"], "first_lines": entry["first_lines"]})
     return panels
+
+
+def source_first_lines(sources: list[Source]) -> dict[int, int]:
+    """Passage id → the number of its first line in its source, for every passage of
+    ``sources`` (from the cached panels: no query once they are cached)."""
+    return {pk: line for entry in source_panels(sources) for pk, line in entry["first_lines"].items()}

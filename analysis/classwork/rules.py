@@ -5,11 +5,11 @@ copy to the Python definition."""
 import re
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from analysis.classwork.errors import WorkClosed
-from analysis.models import Extension, Submission
+from analysis.models import Evidence, Extension, Response, Submission
 
 Status = Submission.Status
 
@@ -36,6 +36,15 @@ def answered_q(prefix: str = "") -> Q:
 
 def unanswered_q(prefix: str = "") -> Q:
     return ~answered_q(prefix)
+
+
+def started_exists(submission_ref: str = "pk"):
+    """Whether the pupil has started the submission at ``submission_ref``: written an answer
+    (``is_answered``) or cited a quotation. Opening the workspace creates the submission and its
+    empty answers (autosave needs them), but a glance at the questions is not a start."""
+    return Exists(
+        Response.objects.filter(answered_q(), submission=OuterRef(submission_ref)).order_by()
+    ) | Exists(Evidence.objects.filter(response__submission=OuterRef(submission_ref)).order_by())
 
 
 # --- "Can this work still change?" ------------------------------------------------------------

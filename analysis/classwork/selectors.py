@@ -1,7 +1,8 @@
 """Reads that build the pupils' pages: "My assignments", the workspace and the feedback
 page. Nothing here writes (except that the workspace starts a submission through the service)."""
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
@@ -12,7 +13,8 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from analysis.classwork.errors import WorkClosed
 from analysis.classwork.heuristics import Check, submission_self_check
-from analysis.classwork.rules import answered_q, check_accepting, student_due_subquery
+from analysis.classwork.panels import source_first_lines, source_panels
+from analysis.classwork.rules import answered_q, check_accepting, started_exists, student_due_subquery
 from analysis.classwork.services import submission_start
 from analysis.models import (
     Assignment,
@@ -62,16 +64,9 @@ class AssignmentRow:
     is_overdue: bool
     is_late: bool
 
-    STATUS_LABELS = {
-        "not_started": gettext_lazy("Not started"),
-        "in_progress": gettext_lazy("In progress"),
-        "submitted": gettext_lazy("Submitted"),
-        "returned": gettext_lazy("Returned"),
-    }
-
     @property
     def status_label(self) -> str:
-        return self.STATUS_LABELS[self.status]
+        return Submission.status_label(self.status)
 
     @property
     def badge(self) -> str:
@@ -82,8 +77,9 @@ def assignment_rows_for_student(*, student, now=None) -> list[AssignmentRow]:
     """The student's assignments, soonest (own) due date first, undated last, in ONE query:
     status, answered count and question count come from subqueries, never per row.
 
-    A submission that exists but has no answer yet counts as "not started": opening the
-    workspace creates it, and a glance at the questions is not a start.
+    A submission in progress counts as "not started" until the pupil writes an answer or cites a
+    quotation (``rules.started_exists``): opening the workspace creates it, and a glance at the
+    questions is not a start.
     """
     now = now or timezone.now()
     mine = Submission.objects.filter(assignment=OuterRef("pk"), student=student)
@@ -94,6 +90,7 @@ def assignment_rows_for_student(*, student, now=None) -> list[AssignmentRow]:
         assignments_visible_to(student)
         .annotate(
             submission_status=Subquery(mine.values("status")[:1]),
+            submission_started=Subquery(mine.annotate(started=started_exists()).values("started")[:1]),
             submission_late=Subquery(mine.values("is_late")[:1]),
             answered_count=_count(answered, "submission"),
             question_count=_count(Question.objects.filter(exercise=OuterRef("exercise")), "exercise"),
@@ -103,7 +100,7 @@ def assignment_rows_for_student(*, student, now=None) -> list[AssignmentRow]:
     rows = []
     for assignment in queryset:
         status = assignment.submission_status or "not_started"
-        if status == Status.IN_PROGRESS and assignment.answered_count == 0:
+        if status == Status.IN_PROGRESS and not assignment.submission_started:
             status = "not_started"
         due = assignment.student_due_at
         rows.append(
@@ -124,9 +121,15 @@ def assignment_rows_for_student(*, student, now=None) -> list[AssignmentRow]:
 # --- The workspace, read in a fixed number of queries -----------------------------------------
 
 
+CONTEXT_WORDS = 6  # words shown either side of a quotation on the feedback page
+_WORDS_BEFORE = re.compile(rf"(?:\S+\s+){{0,{CONTEXT_WORDS}}}\S*$")
+_WORDS_AFTER = re.compile(rf"\S*(?:\s+\S+){{0,{CONTEXT_WORDS}}}")
+
+
 @dataclass
 class Chip:
-    """A piece of evidence as the student sees it under an answer."""
+    """A piece of evidence as the student sees it under an answer. Line numbers count through
+    the whole source (``first_lines``), as the workspace numbers them."""
 
     evidence: Evidence
     source_letter: str
@@ -139,10 +142,35 @@ class Chip:
             return _("line %(n)s") % {"n": self.first_line}
         return _("lines %(a)s–%(b)s") % {"a": self.first_line, "b": self.last_line}
 
+    @property
+    def where(self) -> str:
+        """ "Source A, line 14": what a teacher can say aloud."""
+        return _("Source %(letter)s, %(lines)s") % {"letter": self.source_letter, "lines": self.lines}
 
-def make_chip(evidence: Evidence, letters: dict[int, str]) -> Chip:
+    @property
+    def before(self) -> str:
+        """The few words of the passage just before the quotation ("…" if there are more)."""
+        text = self.evidence.passage.text[: self.evidence.start]
+        found = _WORDS_BEFORE.search(text)
+        words = " ".join(found.group(0).split()) if found else ""
+        gap = " " if text[-1:].isspace() else ""
+        return ("…" if found and found.start() > 0 else "") + words + gap
+
+    @property
+    def after(self) -> str:
+        """The few words just after it ("…" if the passage goes on)."""
+        text = self.evidence.passage.text[self.evidence.end :]
+        found = _WORDS_AFTER.match(text)
+        words = " ".join(found.group(0).split()) if found else ""
+        gap = " " if text[:1].isspace() and words else ""
+        return gap + words + ("…" if found and found.end() < len(text.rstrip()) else "")
+
+
+def make_chip(evidence: Evidence, letters: dict[int, str], first_lines: dict[int, int] | None = None) -> Chip:
+    """``first_lines``: passage id → the number of its first line in its source
+    (``panels.source_first_lines``); a passage missing from it starts at line 1."""
     text = evidence.passage.text
-    first = text.count("\n", 0, evidence.start) + 1
+    first = (first_lines or {}).get(evidence.passage_id, 1) + text.count("\n", 0, evidence.start)
     last = first + text.count("\n", evidence.start, max(evidence.start, evidence.end - 1))
     return Chip(
         evidence=evidence,
@@ -219,7 +247,8 @@ class StageGroup:
 class SourcePanel:
     source: Source
     letter: str
-    html: str = ""  # the rendered panel, filled in by the view (analysis.classwork.panels)
+    html: str = ""  # the rendered panel, from the cache (analysis.classwork.panels)
+    sentences: dict = field(default_factory=dict)  # passage id (str) → [[start, end, text], …]
 
 
 @dataclass
@@ -266,10 +295,15 @@ class Workspace:
         return "review"
 
 
-def exercise_source_letters(exercise_id: int) -> dict[int, str]:
-    """Source id → "A", "B"… in the exercise's order (one query)."""
-    ids = Source.objects.filter(exercise_links__exercise_id=exercise_id).order_by("exercise_links__position")
-    return {pk: chr(ord("A") + index) for index, pk in enumerate(ids.values_list("pk", flat=True))}
+def exercise_sources(exercise_id: int) -> list[Source]:
+    """The exercise's sources in its order (one query)."""
+    sources = Source.objects.filter(exercise_links__exercise_id=exercise_id)
+    return list(sources.order_by("exercise_links__position"))
+
+
+def source_letters(sources: list[Source]) -> dict[int, str]:
+    """Source id → "A", "B"… in the order given."""
+    return {source.pk: chr(ord("A") + index) for index, source in enumerate(sources)}
 
 
 def workspace_assignments(student) -> QuerySet:
@@ -317,13 +351,14 @@ def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
     submission.assignment = assignment
     submission.student_due_at = assignment.student_due_at
 
-    sources = list(
-        Source.objects.filter(exercise_links__exercise_id=assignment.exercise_id).order_by(
-            "exercise_links__position"
-        )
-    )
-    letters = {source.pk: chr(ord("A") + index) for index, source in enumerate(sources)}
-    panels = [SourcePanel(source=source, letter=letters[source.pk]) for source in sources]
+    sources = exercise_sources(assignment.exercise_id)
+    letters = source_letters(sources)
+    rendered = source_panels(sources)
+    panels = [
+        SourcePanel(source, letters[source.pk], html=entry["html"], sentences=entry["sentences"])
+        for source, entry in zip(sources, rendered, strict=True)
+    ]
+    first_lines = {pk: line for entry in rendered for pk, line in entry["first_lines"].items()}
 
     items = []
     highlights: dict[int, list[tuple[int, int]]] = {}
@@ -336,7 +371,7 @@ def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
             QuestionItem(
                 question=response.question,
                 response=response,
-                chips=[make_chip(cited, letters) for cited in evidence],
+                chips=[make_chip(cited, letters, first_lines) for cited in evidence],
             )
         )
     stages = []
@@ -359,10 +394,11 @@ def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
     )
 
 
-def response_chips(*, response: Response, letters: dict[int, str]) -> list[Chip]:
-    """The evidence chips of one answer (one query)."""
+def response_chips(*, response: Response, sources: list[Source]) -> list[Chip]:
+    """The evidence chips of one answer (one query, with the source panels cached)."""
+    letters, first_lines = source_letters(sources), source_first_lines(sources)
     return [
-        make_chip(evidence, letters)
+        make_chip(evidence, letters, first_lines)
         for evidence in Evidence.objects.filter(response=response).select_related("passage")
     ]
 
@@ -382,22 +418,34 @@ class FeedbackItem:
     def mark(self):
         return getattr(self.response, "mark", None)
 
+    @property
+    def level(self):
+        """The mark scheme's level the mark was given at, with its descriptor (what it means)."""
+        mark, scheme = self.mark, self.question.mark_scheme
+        if mark is None or mark.level is None or scheme is None:
+            return None
+        return next((level for level in scheme.levels.all() if level.number == mark.level), None)
+
 
 def feedback_load(*, submission: Submission) -> tuple[list[FeedbackItem], int, int]:
     """The per-question marks, comments, answers and evidence of a returned submission, and
     the total and maximum marks. Fixed number of queries."""
-    letters = exercise_source_letters(submission.assignment.exercise_id)
+    sources = exercise_sources(submission.assignment.exercise_id)
+    letters, first_lines = source_letters(sources), source_first_lines(sources)
     responses = (
         Response.objects.filter(submission=submission)
-        .select_related("question", "mark")
-        .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.select_related("passage")))
+        .select_related("question__mark_scheme", "mark")
+        .prefetch_related(
+            Prefetch("evidence", queryset=Evidence.objects.select_related("passage")),
+            "question__mark_scheme__levels",
+        )
         .order_by("question__position", "question_id")
     )
     items = [
         FeedbackItem(
             question=response.question,
             response=response,
-            chips=[make_chip(evidence, letters) for evidence in response.evidence.all()],
+            chips=[make_chip(evidence, letters, first_lines) for evidence in response.evidence.all()],
         )
         for response in responses
     ]

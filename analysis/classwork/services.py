@@ -23,8 +23,8 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, F, OuterRef, Q, QuerySet, StringAgg, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +36,7 @@ from analysis.classwork.errors import (
     WorkClosed,
 )
 from analysis.classwork.heuristics import trim_span
+from analysis.classwork.models import answer_fingerprint
 from analysis.classwork.rules import ACCEPTS_WORK_SQL, check_accepting, is_answered, student_due_subquery
 from analysis.models import (
     Assignment,
@@ -356,6 +357,42 @@ def submission_submit_own(*, student, assignment_id: int, now=None) -> Submissio
     return _submit(mine, student=student, assignment_id=assignment_id, now=now)
 
 
+def _handed_in_responses(submission: Submission) -> list[Response]:
+    """The submission's answers, each with ``citations``: its evidence as one
+    ``passage:start:end`` list (aggregated in the same query, so handing in reads no more rows)."""
+    citation = Concat(
+        Cast("evidence__passage_id", CharField()),
+        Value(":"),
+        Cast("evidence__start", CharField()),
+        Value(":"),
+        Cast("evidence__end", CharField()),
+        output_field=CharField(),
+    )
+    return list(
+        Response.objects.filter(submission=submission).annotate(
+            citations=StringAgg(
+                citation, delimiter=Value(";"), filter=Q(evidence__isnull=False), default=Value("")
+            )
+        )
+    )
+
+
+def _remember_handed_in(responses: list[Response]) -> None:
+    """Store each answer's fingerprint (text and evidence) as handed in. A mark remembers the
+    fingerprint it was given against, so an answer changed after a reopen is flagged for a fresh
+    look before its old mark can be released. Writes only the answers whose fingerprint changed
+    (one statement); a first hand-in writes them all."""
+    changed = []
+    for response in responses:
+        citations = [tuple(int(n) for n in item.split(":")) for item in response.citations.split(";") if item]
+        fingerprint = answer_fingerprint(response.text, citations)
+        if fingerprint != response.content_hash:
+            response.content_hash = fingerprint
+            changed.append(response)
+    if changed:
+        Response.objects.bulk_update(changed, ["content_hash"])
+
+
 def _submit(stored: QuerySet, *, now, **locate) -> Submission:
     now = now or timezone.now()
     with transaction.atomic():
@@ -365,7 +402,8 @@ def _submit(stored: QuerySet, *, now, **locate) -> Submission:
             if closed.reason != "submitted":
                 raise
             return stored.get()
-        responses = list(Response.objects.filter(submission=locked))
+        responses = _handed_in_responses(locked)
+        _remember_handed_in(responses)
         due = locked.student_due_at
         locked.status = Status.SUBMITTED
         locked.submitted_at = now

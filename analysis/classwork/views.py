@@ -73,11 +73,8 @@ def workspace(request: HtmxHttpRequest, assignment_id: int):
     context = {"assignment": assignment, "ws": ws}
     if request.htmx:
         return render(request, WORKSPACE + "#self-check", context)
-    rendered = panels.source_panels([panel.source for panel in ws.sources])
-    for panel, entry in zip(ws.sources, rendered, strict=True):
-        panel.html = entry["html"]
     context.update(
-        sentences={pk: items for entry in rendered for pk, items in entry["sentences"].items()},
+        sentences={pk: items for panel in ws.sources for pk, items in panel.sentences.items()},
         highlights={str(pk): spans for pk, spans in ws.highlights_by_passage.items()},
         max_chars=settings.ANSWER_MAX_CHARS,
         workspace_messages=_js_messages(),
@@ -279,11 +276,12 @@ def _evidence_reply(request, *, evidence: Evidence, message: str):
     if not request.htmx:
         messages.success(request, message)
         return redirect(_workspace_url(assignment_id, f"response-{answer.pk}"))
-    letters = work_reads.exercise_source_letters(answer.submission.assignment.exercise_id)
+    sources = work_reads.exercise_sources(answer.submission.assignment.exercise_id)
     context = {
         "assignment_id": assignment_id,
         "response_id": answer.pk,
-        "chips": work_reads.response_chips(response=answer, letters=letters),
+        "chips": work_reads.response_chips(response=answer, sources=sources),
+        "first_line": panels.source_first_lines(sources).get(evidence.passage_id, 1),
         "editable": True,
         "number": answer.question.number,
         "passage": evidence.passage,

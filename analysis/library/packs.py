@@ -367,6 +367,10 @@ def _parse(data: bytes, filename: str) -> yaml.Node:
 # --- Step 2: check ---------------------------------------------------------------
 
 
+# C0 control characters other than tab, line feed and carriage return, and DEL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class _Checker:
     """Walks the node tree against a schema, collecting every error."""
 
@@ -489,6 +493,17 @@ class _Checker:
     def _check_text(self, value, spec, line, path):
         if not isinstance(value, str):
             return self._wrong_type(value, spec, line, path)
+        control = _CONTROL.search(value)
+        if control is not None:
+            # YAML refuses these typed raw but lets an escape ("\0", "\a") through; the database
+            # cannot store NUL, and none of them belongs in a source's text.
+            self.add(
+                line,
+                path,
+                _("contains a control character (#x%(code)02x, e.g. from a \\0 escape); remove it")
+                % {"code": ord(control.group())},
+            )
+            return None
         if spec.required and not value.strip():
             self.add(line, path, _("must not be empty"))
             return None

@@ -26,6 +26,9 @@ class Mark(models.Model):
         verbose_name=_("marker"),
     )
     updated_at = models.DateTimeField(_("marked"), auto_now=True)
+    # The answer's ``content_hash`` when this mark was last saved: a different value now means the
+    # pupil changed the answer (after a reopen) and the mark needs a fresh look before release.
+    answer_hash = models.CharField(_("answer hash when marked"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("mark")
@@ -38,6 +41,11 @@ class Mark(models.Model):
 
     def __str__(self):
         return f"{self.marks}/{self.max_marks}"
+
+    @property
+    def answer_changed(self) -> bool:
+        """The answer is no longer the one this mark was given to."""
+        return self.answer_hash != self.response.content_hash
 
 
 class MarkChange(models.Model):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from accounts.models import User, display_name_of
@@ -25,7 +25,9 @@ class CellState:
     - draft: some text, but no evidence cited yet on a question that expects it;
     - answered: text, with evidence where the question expects it; not handed in yet;
     - submitted: handed in, not marked yet (an empty answer shows "no answer");
-    - marked: handed in and marked (a draft mark until released to the student).
+    - marked: handed in and marked (a draft mark until released to the student);
+    - changed: marked, but the answer changed after it was marked (reopened, rewritten, handed
+      in again): the mark needs a fresh look before it can be released.
     """
 
     NOT_STARTED = "not-started"
@@ -33,6 +35,7 @@ class CellState:
     ANSWERED = "answered"
     SUBMITTED = "submitted"
     MARKED = "marked"
+    CHANGED = "changed"
 
     @staticmethod
     def labels():
@@ -40,8 +43,9 @@ class CellState:
             CellState.NOT_STARTED: _("Not started"),
             CellState.DRAFT: _("Draft"),
             CellState.ANSWERED: _("Answered"),
-            CellState.SUBMITTED: _("Submitted"),
+            CellState.SUBMITTED: Submission.status_label(Submission.Status.SUBMITTED),
             CellState.MARKED: _("Marked"),
+            CellState.CHANGED: _("Changed since marked"),
         }
 
 
@@ -84,10 +88,15 @@ class GridRow:
     cells: list[GridCell]
     marked_count: int = 0
     answered_count: int = 0
+    started: bool = False  # written an answer or cited a quotation (``rules.started_exists``)
 
     @property
     def status(self) -> str:
+        """As the pupil's own list says it: work opened but neither written nor cited in yet is
+        "not started", though opening the workspace created the submission."""
         if self.submission is None:
+            return "not-started"
+        if self.submission.status == Submission.Status.IN_PROGRESS and not self.started:
             return "not-started"
         return self.submission.status.replace("_", "-")
 
@@ -104,9 +113,9 @@ def _cell_for(expects_evidence: bool, handed_in: bool, answer, labels) -> GridCe
     """``answer`` is one value of ``_grid_answers``, or None when there is no response."""
     if answer is None:
         return GridCell(CellState.NOT_STARTED, labels[CellState.NOT_STARTED])
-    answered, hints_used, marks, max_marks, cited = answer
+    answered, hints_used, marks, max_marks, cited, changed = answer
     if handed_in and marks is not None:
-        state = CellState.MARKED
+        state = CellState.CHANGED if changed else CellState.MARKED
     elif handed_in:
         state = CellState.SUBMITTED
     elif not answered:
@@ -119,8 +128,9 @@ def _cell_for(expects_evidence: bool, handed_in: bool, answer, labels) -> GridCe
 
 
 def _grid_answers(assignment: Assignment) -> dict:
-    """(submission id, question id) → (answered, hints used, marks, out of, and
-    whether any evidence is cited: the response's own id if so, else None).
+    """(submission id, question id) → (answered, hints used, marks, out of, whether any
+    evidence is cited (the response's own id if so, else None), and whether the answer changed
+    since it was marked).
 
     Plain values, not model instances (1,500 of them for a class of 300 on a page polled
     every few seconds). "Answered" is tested in the database (``rules.answered_q``), so the
@@ -135,6 +145,7 @@ def _grid_answers(assignment: Assignment) -> dict:
         .annotate(
             answered=ExpressionWrapper(answered_q(), output_field=BooleanField()),
             one_cited=Subquery(one_cited),
+            changed=ExpressionWrapper(~Q(mark__answer_hash=F("content_hash")), output_field=BooleanField()),
         )
         .order_by()
         .values_list(
@@ -145,6 +156,7 @@ def _grid_answers(assignment: Assignment) -> dict:
             "mark__marks",
             "mark__max_marks",
             "one_cited",
+            "changed",
         )
     )
     return {(row[0], row[1]): row[2:] for row in rows}
@@ -177,16 +189,21 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
     for pk, username, first_name, last_name in students:
         student = GridStudent(pk, username, display_name_of(first_name, last_name, username))
         submission = submissions.get(pk)
+        started = False
         if submission is None:
             cells = list(not_started)  # never changed once built, so rows can share them
             number = None
             hidden = False
         else:
             handed_in = submission.status in MARKABLE_STATUSES
+            mine = [answers.get((submission.pk, question_id)) for question_id, _expects in columns]
             cells = [
-                _cell_for(expects_evidence, handed_in, answers.get((submission.pk, question_id)), labels)
-                for question_id, expects_evidence in columns
+                _cell_for(expects_evidence, handed_in, answer, labels)
+                for (_question_id, expects_evidence), answer in zip(columns, mine, strict=True)
             ]
+            # rules.started_exists, from the values already read: an answered question or a
+            # quotation (``_grid_answers``: answered first, one_cited fifth).
+            started = any(answer[0] or answer[4] is not None for answer in mine if answer is not None)
             number = numbers[submission.pk]
             hidden = hides_name(assignment, submission)
         rows.append(
@@ -197,8 +214,12 @@ def progress_grid(assignment: Assignment, questions) -> list[GridRow]:
                 hidden=hidden,
                 number=number,
                 cells=cells,
-                # As marks_release counts them: every answered question needs a mark.
-                marked_count=sum(1 for c in cells if c.marks is not None and c.answered),
+                started=started,
+                # As marks_release counts them: every answered question needs a mark, and a mark
+                # given before the answer changed does not count until it is saved again.
+                marked_count=sum(
+                    1 for c in cells if c.marks is not None and c.answered and c.state != CellState.CHANGED
+                ),
                 answered_count=sum(1 for c in cells if c.answered),
             )
         )

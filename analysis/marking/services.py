@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from analysis.classwork.models import answer_fingerprint
 from analysis.classwork.rules import answered_q
 from analysis.models import Assignment, CommentBankEntry, Mark, MarkChange, Response, Submission
 
@@ -68,7 +69,8 @@ def mark_save(*, response: Response, marker, level: int | None, marks: int, comm
 
     Only handed-in work (submitted or returned) can be marked, only by a teacher of
     the class, and only within the chosen level's band. Saving the same values again
-    changes nothing and adds no audit row.
+    changes nothing and adds no audit row, except that a mark whose answer changed since it
+    was given (after a reopen) is thereby confirmed for the answer as it now stands.
     """
     response = (
         # Lock only the answer: the mark scheme is an outer join, which PostgreSQL cannot lock.
@@ -85,12 +87,25 @@ def mark_save(*, response: Response, marker, level: int | None, marks: int, comm
     check_mark(question=question, levels=levels, level=level, marks=marks)
     comment = (comment or "").strip()
 
+    if not response.content_hash:
+        # Handed in before answers were fingerprinted: take the answer as it stands (it cannot
+        # change while handed in).
+        response.content_hash = answer_fingerprint(
+            response.text, response.evidence.values_list("passage_id", "start", "end")
+        )
+        response.save(update_fields=["content_hash"])
     mark = Mark.objects.filter(response=response).first()
     before = (mark.level, mark.marks, mark.comment) if mark else (None, None, "")
     if mark is not None and before == (level, marks, comment) and mark.max_marks == question.max_marks:
+        if mark.answer_hash != response.content_hash:
+            # Saved unchanged after the answer changed: the teacher has looked again.
+            mark.answer_hash = response.content_hash
+            mark.marker = marker
+            mark.save(update_fields=["answer_hash", "marker", "updated_at"])
         return mark
     if mark is None:
         mark = Mark(response=response)
+    mark.answer_hash = response.content_hash
     mark.level = level
     mark.marks = marks
     mark.max_marks = question.max_marks
@@ -114,7 +129,8 @@ def mark_save(*, response: Response, marker, level: int | None, marks: int, comm
 @dataclass
 class ReleaseResult:
     released: list[Submission] = field(default_factory=list)
-    not_ready: list[Submission] = field(default_factory=list)
+    not_ready: list[Submission] = field(default_factory=list)  # unmarked or changed answers
+    changed: list[Submission] = field(default_factory=list)  # of not_ready: changed since marked
 
 
 @transaction.atomic
@@ -123,8 +139,9 @@ def marks_release(*, assignment: Assignment, submissions=None, by) -> ReleaseRes
     marked moves to ``returned`` (with ``returned_at``) and its marks become visible.
 
     ``submissions`` limits the release to chosen ones (default: the whole assignment).
-    Submissions with an answer still unmarked are left as they are and reported in
-    ``not_ready``; already returned or unsubmitted ones are skipped silently.
+    Submissions with an answer still unmarked, or changed since it was marked, are left as they
+    are and reported in ``not_ready`` (the changed ones also in ``changed``); already returned
+    or unsubmitted ones are skipped silently.
     """
     _check_teaches(assignment, by)
     queryset = (
@@ -134,14 +151,26 @@ def marks_release(*, assignment: Assignment, submissions=None, by) -> ReleaseRes
         .annotate(
             has_unmarked=Exists(
                 Response.objects.filter(answered_q(), submission=OuterRef("pk"), mark__isnull=True)
-            )
+            ),
+            # A mark given to the answer before the pupil changed it (reopened, rewritten, handed
+            # in again) is not a mark of this answer: it needs a fresh look first.
+            has_changed=Exists(
+                Response.objects.filter(submission=OuterRef("pk"), mark__isnull=False).exclude(
+                    mark__answer_hash=F("content_hash")
+                )
+            ),
         )
     )
     if submissions is not None:
         queryset = queryset.filter(pk__in=[getattr(s, "pk", s) for s in submissions])
     result = ReleaseResult()
     for submission in queryset:
-        (result.not_ready if submission.has_unmarked else result.released).append(submission)
+        if submission.has_unmarked or submission.has_changed:
+            result.not_ready.append(submission)
+            if submission.has_changed:
+                result.changed.append(submission)
+        else:
+            result.released.append(submission)
     now = timezone.now()
     Submission.objects.filter(pk__in=[s.pk for s in result.released]).update(
         status=Submission.Status.RETURNED, returned_at=now

@@ -1,13 +1,9 @@
 """Teachers' assignments: library previews, setting and editing work, extensions, the live
 progress grid, returning work, export and insight. Teachers only, their own classes only."""
 
-import csv
-import io
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -26,8 +22,15 @@ from analysis.marking.views import cited, marking_responses
 from analysis.models import Exercise, Extension, Response, Submission
 from analysis.teaching import scope
 from analysis.teaching import services as teaching_services
-from analysis.teaching.forms import AssignmentForm, ExtensionForm, ReleaseForm
+from analysis.teaching.forms import (
+    AssignmentCreateForm,
+    AssignmentForm,
+    ExtensionForm,
+    ReleaseForm,
+    exercises_for,
+)
 from analysis.teaching.scope import HtmxHttpRequest
+from config.spreadsheet import csv_response
 
 # The grid refreshes every 10 s. Every refresh counts as activity for the idle-session limit,
 # so after half an hour without the teacher touching the page it stops and offers a button.
@@ -64,33 +67,38 @@ def exercise_worksheet(request, pk):
 
 
 def _exercise_list(teacher):
-    """What a teacher may set: the site library, their own and what colleagues share, not archived."""
-    return (
-        Exercise.objects.visible_to(teacher)
-        .current()
-        .annotate(question_count=Count("questions"))
-        .order_by("title")
-    )
+    return exercises_for(teacher).annotate(question_count=Count("questions")).order_by("title")
 
 
 @teacher_required
 @require_http_methods(["GET", "POST"])
 def assignment_create(request):
     initial = {"opens_at": timezone.localtime().replace(second=0, microsecond=0)}
-    for name, key in (("exercise", "exercise"), ("classroom", "class")):
-        if (value := scope.query_id(request, key)) is not None:
-            initial[name] = value
-    form = AssignmentForm(request.POST or None, teacher=request.user, initial=initial)
+    # Links from the library (?exercise=) and a class page (?class=) pre-fill the form, with
+    # ids the teacher may use only: anything else is ignored, as a wrong choice would be.
+    exercise_id = scope.query_id(request, "exercise")
+    if exercise_id is not None and exercises_for(request.user).filter(pk=exercise_id).exists():
+        initial["exercise"] = exercise_id
+    if (class_id := scope.query_id(request, "class")) is not None:
+        initial["classroom"] = [class_id]
+    form = AssignmentCreateForm(request.POST or None, teacher=request.user, initial=initial)
     if form.is_valid():
-        assignment = form.save(commit=False)
-        assignment.created_by = request.user
-        assignment.save()
-        messages.success(
-            request,
-            _("“%(exercise)s” is set to %(class)s.")
-            % {"exercise": assignment.exercise.title, "class": assignment.classroom.name},
-        )
-        return redirect("teach:assignment-progress", assignment.pk)
+        try:
+            created = teaching_services.assignments_create(
+                template=form.instance, classrooms=form.cleaned_data["classroom"], by=request.user
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            names = ", ".join(assignment.classroom.name for assignment in created)
+            messages.success(
+                request,
+                _("“%(exercise)s” is set to %(class)s.")
+                % {"exercise": created[0].exercise.title, "class": names},
+            )
+            if len(created) == 1:
+                return redirect("teach:assignment-progress", created[0].pk)
+            return redirect("teach:dashboard")
     return render(
         request,
         "analysis/assignment_form.html",
@@ -274,21 +282,40 @@ def assignment_release(request, pk):
         )
     if result.not_ready:
         numbers = anonymity.anonymous_numbers(assignment)
-        names = [
-            anonymity.anonymous_label(numbers.get(s.pk, 0))
-            if assignment.anonymous_marking
-            else s.student.display_name
-            for s in result.not_ready
-        ]
-        messages.warning(
-            request,
-            ngettext(
-                "Not released for %(count)s student with unmarked answers: %(names)s.",
-                "Not released for %(count)s students with unmarked answers: %(names)s.",
-                len(names),
+
+        def names(submissions):
+            return [
+                anonymity.anonymous_label(numbers.get(s.pk, 0))
+                if assignment.anonymous_marking
+                else s.student.display_name
+                for s in submissions
+            ]
+
+        changed = {s.pk for s in result.changed}
+        unmarked = names(s for s in result.not_ready if s.pk not in changed)
+        if unmarked:
+            messages.warning(
+                request,
+                ngettext(
+                    "Not released for %(count)s student with unmarked answers: %(names)s.",
+                    "Not released for %(count)s students with unmarked answers: %(names)s.",
+                    len(unmarked),
+                )
+                % {"count": len(unmarked), "names": ", ".join(unmarked)},
             )
-            % {"count": len(names), "names": ", ".join(names)},
-        )
+        if changed:
+            rewritten = names(result.changed)
+            messages.warning(
+                request,
+                ngettext(
+                    "Not released for %(count)s student whose answers changed after they were marked "
+                    "(look at each flagged answer again and save its mark): %(names)s.",
+                    "Not released for %(count)s students whose answers changed after they were marked "
+                    "(look at each flagged answer again and save its mark): %(names)s.",
+                    len(rewritten),
+                )
+                % {"count": len(rewritten), "names": ", ".join(rewritten)},
+            )
     if not result.released and not result.not_ready:
         messages.info(request, _("There was nothing to release: no handed-in work is waiting."))
     return redirect("teach:assignment-progress", assignment.pk)
@@ -345,17 +372,10 @@ def submission_print(request, pk, submission_id):
 def assignment_export(request, pk):
     assignment = scope.assignment(request, pk)
     header, rows = export.export_table(assignment, scope.questions(assignment))
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # a byte-order mark, so spreadsheet programs read UTF-8
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
     filename = "{}-{}-marks.csv".format(
         slugify(assignment.classroom.name) or "class", slugify(assignment.exercise.title) or "exercise"
     )
-    response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(filename=filename, header=header, rows=rows)
 
 
 @teacher_required

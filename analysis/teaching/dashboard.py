@@ -35,6 +35,7 @@ def dashboard(request: HtmxHttpRequest):
         "assignments": assignments,
         "due_soon": due_soon,
         "to_mark_total": sum(a.to_mark_count for a in assignments),
+        "to_mark": [a for a in assignments if a.to_mark_count],
         "unassigned": Assignment.objects.taught_by(user)
         .filter(archived_at__isnull=False)
         .select_related("exercise", "classroom")

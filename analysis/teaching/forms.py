@@ -39,6 +39,13 @@ class ClassroomChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
+class ClassroomsChoiceField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj):
+        return obj.name
+
+
 class AssignmentForm(forms.ModelForm):
     """Set an exercise to one of the teacher's classes. Once students have started,
     the exercise and class are fixed (their answers belong to that exercise)."""
@@ -59,7 +66,9 @@ class AssignmentForm(forms.ModelForm):
             "late_allowed",
             "anonymous_marking",
             "release_model_answers",
+            "note",
         ]
+        widgets = {"note": forms.Textarea(attrs={"rows": 3, "maxlength": 1000})}
         help_texts = {
             "hints_enabled": _(
                 "Students may reveal the question's hints; the grid shows how many they used."
@@ -70,17 +79,14 @@ class AssignmentForm(forms.ModelForm):
         }
 
     def __init__(self, *args, teacher, has_work=False, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # labels are words, not "Class:"
         super().__init__(*args, **kwargs)
-        # The teacher's visible exercises, not archived (an assignment keeps its own exercise).
-        exercises = Exercise.objects.visible_to(teacher)
-        settable = exercises.current()
+        # What the teacher may set; an assignment keeps its own exercise even once it is archived.
+        settable = exercises_for(teacher)
         if self.instance.pk:
-            settable = settable | exercises.filter(pk=self.instance.exercise_id)
+            settable = settable | Exercise.objects.visible_to(teacher).filter(pk=self.instance.exercise_id)
         self.fields["exercise"].queryset = settable.order_by("title")
-        classes = Classroom.objects.taught_by(teacher).active().order_by("name")
-        self.fields["classroom"].queryset = classes
-        if not self.instance.pk and "classroom" not in self.initial and len(only := classes[:2]) == 1:
-            self.initial["classroom"] = only[0].pk  # a teacher of one class need not choose it
+        self.fields["classroom"].queryset = Classroom.objects.taught_by(teacher).active().order_by("name")
         if has_work:
             for name in ("exercise", "classroom"):
                 self.fields[name].disabled = True
@@ -98,6 +104,29 @@ class AssignmentForm(forms.ModelForm):
         if opens_at and due_at and due_at <= opens_at:
             self.add_error("due_at", _("The due date must be after the opening date."))
         return cleaned
+
+
+def exercises_for(teacher):
+    """The exercises a teacher may set (and link to with ``?exercise=<id>``): the site library,
+    their own, and those colleagues of their school share; never archived ones."""
+    return Exercise.objects.visible_to(teacher).current().order_by("title")
+
+
+class AssignmentCreateForm(AssignmentForm):
+    """Setting new work: the same form, but one exercise may go to several of the teacher's
+    classes at once (one assignment each). The field keeps its name and its label, Class."""
+
+    classroom = ClassroomsChoiceField(queryset=Classroom.objects.none(), label=_("Class"))
+
+    class Meta(AssignmentForm.Meta):
+        fields = [name for name in AssignmentForm.Meta.fields if name != "classroom"]
+
+    def __init__(self, *args, teacher, **kwargs):
+        super().__init__(*args, teacher=teacher, **kwargs)
+        classes = self.fields["classroom"].queryset
+        self.fields["classroom"].help_text = _("Tick one class or several: each gets its own copy to mark.")
+        if not self.is_bound and "classroom" not in self.initial and len(classes) == 1:
+            self.initial["classroom"] = [classes[0].pk]
 
 
 class ExtensionForm(forms.Form):

@@ -13,6 +13,32 @@ from analysis.models import Assignment, Extension
 
 
 @transaction.atomic
+def assignments_create(*, template: Assignment, classrooms, by) -> list[Assignment]:
+    """Set one exercise to several classes at once: one assignment per class, with the
+    template's dates, options and note. All or nothing: a class the teacher does not teach,
+    or an assignment that fails validation, creates none."""
+    created = []
+    for classroom in classrooms:
+        _check_teaches(classroom, by)
+        assignment = Assignment(
+            exercise=template.exercise,
+            classroom=classroom,
+            opens_at=template.opens_at,
+            due_at=template.due_at,
+            hints_enabled=template.hints_enabled,
+            late_allowed=template.late_allowed,
+            anonymous_marking=template.anonymous_marking,
+            release_model_answers=template.release_model_answers,
+            note=template.note,
+            created_by=by,
+        )
+        assignment.full_clean()
+        assignment.save()
+        created.append(assignment)
+    return created
+
+
+@transaction.atomic
 def assignment_unassign(*, assignment: Assignment, by) -> str:
     """Withdraw an assignment from its class without losing work.
 

@@ -14,6 +14,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from analysis.classwork.heuristics import passage_lines
+
 register = template.Library()
 
 
@@ -110,17 +112,18 @@ def _render_segments(segments, passage_id, terms) -> SafeString:
 
 
 @register.simple_tag
-def render_passage(passage, highlights=None, glossary=None) -> SafeString:
+def render_passage(passage, highlights=None, glossary=None, first_line=None) -> SafeString:
+    """``first_line``: the number of the passage's first line, counted through its source
+    (``numbered_passages``); by default the passage's own ``first_line``, else 1."""
     terms = list(glossary or ())
     text = passage.text
     spans = _spans(highlights)
     matches = _term_matches(text, terms)
     items = []
     offset = 0
-    lines = text.split("\n")
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()  # a text ending in a newline has no extra, empty last line
-    for number, line in enumerate(lines, start=1):
+    if first_line is None:
+        first_line = getattr(passage, "first_line", 1)
+    for number, line in enumerate(passage_lines(text), start=first_line):
         segments = segment_line(line, offset, spans, matches)
         items.append(
             format_html(
@@ -144,6 +147,28 @@ def render_passage(passage, highlights=None, glossary=None) -> SafeString:
         mark_safe("".join(items)),
         popovers,
     )
+
+
+def first_lines(passages) -> dict[int, int]:
+    """Passage id → the number of its first line, for the passages of one source in order.
+    Lines are numbered continuously through a source (the second passage goes on from the
+    first's last line), so that "Source A, line 14" names one line a teacher can point to."""
+    numbers = {}
+    line = 1
+    for passage in passages:
+        numbers[passage.pk] = line
+        line += len(passage_lines(passage.text))
+    return numbers
+
+
+@register.filter
+def numbered_passages(passages) -> list:
+    """The passages of one source, each given ``first_line`` (see ``first_lines``)."""
+    passages = list(passages)
+    numbers = first_lines(passages)
+    for passage in passages:
+        passage.first_line = numbers[passage.pk]
+    return passages
 
 
 @register.filter

@@ -26,6 +26,8 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
+from analysis.models import Submission
+
 register = template.Library()
 
 # A submission id no real row has; only used to find where the id goes in a reversed URL.
@@ -91,12 +93,9 @@ def grid_rows_html(rows, assignment) -> SafeString:
     cell_html = _CellWriter()
     late = _esc(gettext("late"))
     late = f' <span class="badge badge--late">{late}</span>'
-    not_started = _esc(gettext("Not started"))
     statuses = {
-        "not-started": f'<span class="muted">{not_started}</span>',
-        "in-progress": _esc(gettext("In progress")),
-        "submitted": _esc(gettext("Handed in")),
-        "returned": _esc(gettext("Returned")),
+        look: f'<span class="badge badge--{look}">{_esc(Submission.status_label(look))}</span>'
+        for look in ("not-started", "in-progress", "submitted", "returned")
     }
     out = []
     for row in rows:
@@ -119,6 +118,7 @@ def release_rows_html(rows, assignment) -> SafeString:
     not returned, how much is marked, whether it is ready, and links to print and reopen
     (the reopen buttons submit the hidden forms of ``reopen_forms_html``)."""
     print_url = url_filler("teach:submission-print", assignment.pk)
+    mark_url = url_filler("teach:submission-mark", assignment.pk)
     release_for = _esc(gettext("Release marks for %(name)s"))
     marked_of = _esc(gettext("%(marked)s of %(answered)s answers"))
     returned, ready, to_mark = (
@@ -130,6 +130,7 @@ def release_rows_html(rows, assignment) -> SafeString:
         )
     )
     print_label = _esc(gettext("Print"))
+    mark_label = _esc(gettext("Mark"))
     reopen_label = _esc(gettext("Reopen for revision"))
     out = []
     for row in rows:
@@ -149,6 +150,7 @@ def release_rows_html(rows, assignment) -> SafeString:
         out.append(
             f'<tr><td>{tick}</td><th scope="row">{who}</th><td>{marked}</td><td>{state}</td>'
             '<td class="cluster">'
+            f'<a href="{mark_url(pk)}">{mark_label}<span class="visually-hidden"> {name}</span></a> '
             f'<a href="{print_url(pk)}">{print_label}<span class="visually-hidden"> {name}</span></a> '
             f'<button type="submit" form="reopen-{pk}" class="button button--secondary button--small">'
             f'{reopen_label}<span class="visually-hidden"> {name}</span></button></td></tr>\n'

@@ -21,6 +21,16 @@ urlpatterns = [
         classes.class_student_remove,
         name="class-student-remove",
     ),
+    path(
+        "classes/<int:pk>/students/<int:student_id>/unlock/",
+        classes.class_student_unlock,
+        name="class-student-unlock",
+    ),
+    path(
+        "classes/<int:pk>/students/<int:student_id>/password/",
+        classes.class_student_password,
+        name="class-student-password",
+    ),
     # The authoring studio: the teacher's library, their own sources, exercises and questions
     path("library/", studio.library, name="library"),
     path("library/import/", studio.pack_import, name="pack-import"),
@@ -88,6 +98,11 @@ urlpatterns = [
         "assignments/<int:pk>/submissions/<int:submission_id>/print/",
         assignments.submission_print,
         name="submission-print",
+    ),
+    path(
+        "assignments/<int:pk>/responses/<int:response_id>/mark/",
+        marking.response_mark,
+        name="response-mark",
     ),
     path(
         "assignments/<int:pk>/questions/<int:question_id>/",

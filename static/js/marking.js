@@ -67,13 +67,36 @@
     window.setTimeout(function () { focusItem(item); }, 0);
   });
 
-  // A failed save (server error, lost connection) must never look like a saved one.
+  // A comment just saved to the bank is offered at once on every other answer's form.
+  // The server sends it in a "comment-bank-added" event; the text goes in as text, never HTML.
+  document.body.addEventListener("comment-bank-added", function (event) {
+    var entry = event.detail || {};
+    if (!entry.id || typeof entry.text !== "string") return;
+    document.querySelectorAll('.mark-form select[name$="-bank_entry"]').forEach(function (select) {
+      var known = Array.prototype.some.call(select.options, function (option) {
+        return option.value === String(entry.id);
+      });
+      if (!known) {
+        var option = document.createElement("option");
+        option.value = String(entry.id);
+        option.textContent = entry.text;
+        select.appendChild(option);
+      }
+      var field = select.closest(".bank-field");
+      if (field) field.hidden = false;
+    });
+  });
+
+  // A failed request (server error, lost connection) must never look like a saved one:
+  // the status line shows an alert in the error colour.
   function notSaved(message) {
     var status = document.getElementById("marking-status");
-    if (status && message) {
-      status.textContent = message;
-      status.setAttribute("data-state", "error");
-    }
+    if (!status || !message) return;
+    var alert = document.createElement("span");
+    alert.className = "marking-status__error";
+    alert.setAttribute("role", "alert");
+    alert.textContent = message;
+    status.replaceChildren(alert);
   }
   document.body.addEventListener("htmx:responseError", function (event) {
     if (event.detail.xhr && event.detail.xhr.status === 401) return; // app.js shows the session banner
@@ -83,9 +106,5 @@
   document.body.addEventListener("htmx:sendError", function () {
     var status = document.getElementById("marking-status");
     notSaved(status ? status.getAttribute("data-msg-network") : "");
-  });
-  document.body.addEventListener("htmx:afterSwap", function () {
-    var status = document.getElementById("marking-status");
-    if (status) status.removeAttribute("data-state");
   });
 })();

@@ -248,8 +248,15 @@
         self.versionInput.value = String(data.version);
         self.savedText = text;
         self.lastSaved = fill(MSG.saved, [data.saved_at_display]);
-        if (self.textarea.value === text) self.clearDraft(); else self.storeDraft();
-        self.setStatus("saved", self.lastSaved);
+        // "Saved" only when what the pupil sees is what the server holds: text typed while this
+        // save was on its way is still to be saved (the next save follows at once).
+        if (self.textarea.value === text) {
+          self.clearDraft();
+          self.setStatus("saved", self.lastSaved);
+        } else {
+          self.storeDraft();
+          self.setStatus("pending", MSG.unsaved);
+        }
         showSessionBanner(false);
         self.article.setAttribute("data-answered", data.answered ? "true" : "false");
         updateProgress();
@@ -417,6 +424,8 @@
 
   // --- Source tabs (ARIA tabs pattern, automatic activation) ----------------------------------
 
+  var showSource = function () {}; // set by initTabs when there are tabs
+
   function initTabs() {
     var box = root.querySelector("[data-tabs]");
     if (!box) return;
@@ -454,6 +463,11 @@
       var tab = event.target.closest('[role="tab"]');
       if (tab) select(tabs.indexOf(tab), true);
     });
+    // The source a question is about comes to the front when the pupil reaches the question.
+    showSource = function (sourceId) {
+      var index = panels.indexOf(document.getElementById("source-panel-" + sourceId));
+      if (index >= 0 && panels[index].hidden) select(index, false);
+    };
     list.addEventListener("keydown", function (event) {
       var index = tabs.indexOf(document.activeElement);
       if (index < 0) return;
@@ -474,6 +488,8 @@
 
   function setCurrent(article) {
     currentArticle = article;
+    var sourceId = article.getAttribute("data-source");
+    if (sourceId) showSource(sourceId);
     var number = article.getAttribute("data-question-number");
     if (floatButton) floatButton.querySelector("[data-current-number]").textContent = number;
     if (citeTarget) citeTarget.value = article.getAttribute("data-response-id");
@@ -593,6 +609,32 @@
     return { passageId: section.getAttribute("data-passage-id"), start: start, end: end, range: range };
   }
 
+  // A selection snaps to whole words, as the server does (heuristics.trim_span): a word cut in
+  // two is taken whole, and spaces or punctuation left over at either end are dropped.
+  var WORD_CHAR = /[\p{L}\p{N}_]/u;
+  var JOINER = /['’\-]/;
+  var LEADING_JUNK = /[\s.,;:!?)\]}”’»…\-–—]/;
+  var TRAILING_JUNK = /[\s(\[{“‘«\-–—]/;
+
+  function isWord(text, index) {
+    if (index < 0 || index >= text.length) return false;
+    if (WORD_CHAR.test(text[index])) return true;
+    // An apostrophe or hyphen inside a word ("All-Russian", "Soviet's") belongs to it.
+    return JOINER.test(text[index]) && WORD_CHAR.test(text[index - 1] || "") && WORD_CHAR.test(text[index + 1] || "");
+  }
+
+  function snapToWords(text, start, end) {
+    while (start > 0 && start < end && isWord(text, start) && isWord(text, start - 1)) start -= 1;
+    while (end < text.length && end > start && isWord(text, end - 1) && isWord(text, end)) end += 1;
+    while (start < end && LEADING_JUNK.test(text[start]) && !isWord(text, start)) start += 1;
+    while (end > start && TRAILING_JUNK.test(text[end - 1]) && !isWord(text, end - 1)) end -= 1;
+    return [start, end];
+  }
+
+  function passageText(list) {
+    return Array.prototype.map.call(list.children, function (line) { return line.textContent; }).join("\n");
+  }
+
   function attach(responseId, passageId, start, end) {
     var article = articleFor(responseId);
     if (!article || !window.htmx) return Promise.resolve();
@@ -612,7 +654,14 @@
       showEvidenceStatus(article, MSG.selectFirst);
       return;
     }
-    attach(article.getAttribute("data-response-id"), span.passageId, span.start, span.end).then(function () {
+    var list = document.querySelector("#passage-" + span.passageId + "-text ol.passage__lines");
+    var snapped = list ? snapToWords(passageText(list), span.start, span.end) : [span.start, span.end];
+    if (snapped[1] <= snapped[0]) {
+      announce(MSG.selectFirst);
+      showEvidenceStatus(article, MSG.selectFirst);
+      return;
+    }
+    attach(article.getAttribute("data-response-id"), span.passageId, snapped[0], snapped[1]).then(function () {
       var selection = document.getSelection();
       if (selection) selection.removeAllRanges();
       hideFloat();
@@ -689,9 +738,26 @@
     if (currentArticle) citeTarget.value = currentArticle.getAttribute("data-response-id");
   }
 
+  // Only for the keyboard: a click or a tap in a passage (to read, select words or open a
+  // glossary term) also focuses it, but must not open a panel in the reader's way.
+  var byPointer = false; // the last input was a mouse, a finger or a pen, not a key
+  document.addEventListener("pointerdown", function () { byPointer = true; }, true);
+  document.addEventListener("keydown", function () { byPointer = false; }, true);
+
+  function hideTools() {
+    if (!citeTools) return;
+    citeTools.hidden = true;
+    toolsPassage = null;
+  }
+
   root.addEventListener("focusin", function (event) {
     var section = event.target.closest && event.target.closest(".passage[data-passage-id]");
-    if (section && section !== toolsPassage) moveTools(section);
+    if (!section) return;
+    if (byPointer) {
+      if (toolsPassage && toolsPassage !== section) hideTools();
+      return;
+    }
+    if (section !== toolsPassage) moveTools(section);
   });
 
   // Arrow keys move between passages when a passage itself has focus.
@@ -723,6 +789,51 @@
       var article = articleFor(citeTarget.value);
       if (article) setCurrent(article);
     });
+  }
+
+  // --- Glossary definitions: beside their word, inside the window ------------------------------
+  // The popover opens in the top layer (centred by default); place it under the term (or above
+  // it when there is no room below), clamped to the viewport at every width.
+
+  var GAP = 6;
+  var MARGIN = 8;
+
+  function placeGlossary(popover) {
+    var term = root.querySelector('[popovertarget="' + popover.id + '"]');
+    if (!term) return;
+    var rect = term.getBoundingClientRect();
+    var viewWidth = document.documentElement.clientWidth;
+    var viewHeight = window.innerHeight;
+    popover.style.maxWidth = Math.min(384, viewWidth - 2 * MARGIN) + "px";
+    var width = popover.offsetWidth;
+    var height = popover.offsetHeight;
+    var left = Math.max(MARGIN, Math.min(rect.left, viewWidth - width - MARGIN));
+    var top = rect.bottom + GAP;
+    if (top + height > viewHeight - MARGIN && rect.top - GAP - height >= MARGIN) top = rect.top - GAP - height;
+    top = Math.max(MARGIN, Math.min(top, viewHeight - height - MARGIN));
+    popover.style.left = left + "px";
+    popover.style.top = top + "px";
+  }
+
+  root.addEventListener("toggle", function (event) {
+    var popover = event.target;
+    if (!popover.classList || !popover.classList.contains("glossary-popover")) return;
+    if (event.newState === "open") placeGlossary(popover);
+  }, true);
+
+  function placeOpenGlossary() {
+    root.querySelectorAll(".glossary-popover:popover-open").forEach(placeGlossary);
+  }
+  window.addEventListener("resize", placeOpenGlossary);
+  // The definition belongs to its word: scrolling away closes it rather than leaving it behind.
+  window.addEventListener("scroll", function () {
+    root.querySelectorAll(".glossary-popover:popover-open").forEach(function (popover) { popover.hidePopover(); });
+  }, { passive: true });
+  var sourcesColumn = root.querySelector(".workspace__sources");
+  if (sourcesColumn) {
+    sourcesColumn.addEventListener("scroll", function () {
+      sourcesColumn.querySelectorAll(".glossary-popover:popover-open").forEach(function (popover) { popover.hidePopover(); });
+    }, { passive: true });
   }
 
   // --- htmx replies: announcements, focus, errors ---------------------------------------------

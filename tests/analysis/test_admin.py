@@ -88,3 +88,17 @@ def test_a_passage_nobody_quotes_can_be_rewritten(db):
     passage = Passage.objects.get(pk=factories.make_source().passages.first().pk)
     passage.text = "Something else entirely."
     passage.full_clean()
+
+
+@pytest.mark.django_db
+def test_long_inlines_start_folded_so_the_page_opens_at_its_own_fields(admin_client):
+    source = factories.make_source(passages=[f"Passage {n} text." for n in range(12)])
+    exercise = factories.make_exercise(sources=[source])
+    for url, inline in (
+        (reverse("admin:analysis_source_change", args=[source.pk]), "passages"),
+        (reverse("admin:analysis_exercise_change", args=[exercise.pk]), "questions"),
+    ):
+        page = admin_client.get(url).text
+        group = page.split(f'id="{inline}-group"')[1][:400]
+        assert "collapse" in group, url
+        assert 'rows="5"' in page or 'rows="3"' in page

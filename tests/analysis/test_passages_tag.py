@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 from django.template import Context, Template
 
-from analysis.templatetags.passages import render_passage
+from analysis.templatetags.passages import numbered_passages, render_passage
 
 
 def _passage(text, pk=7, label="Term 1"):
@@ -76,3 +76,12 @@ def test_tag_renders_from_a_template():
 def test_a_trailing_newline_adds_no_empty_numbered_line():
     html = render_passage(_passage("one\ntwo\n"))
     assert 'data-line="2"' in html and 'data-line="3"' not in html
+
+
+def test_lines_are_numbered_through_the_whole_source():
+    first = _passage("One.\nTwo.\nThree.\n", pk=1)
+    second = _passage("Four.\nFive.", pk=2)
+    numbered = numbered_passages([first, second])
+    assert [p.first_line for p in numbered] == [1, 4]
+    html = render_passage(second)
+    assert re.findall(r'data-line="(\d+)"', html) == ["4", "5"]  # "Source A, line 5" is "Five."

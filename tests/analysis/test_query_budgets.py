@@ -178,8 +178,9 @@ BUDGET = {
     "workspace_cold": 8,
     "autosave": 5,  # session, user, compare-and-set UPDATE that also locks the submission + 2 (E2)
     # session, user, lock the student's submission (visibility checked in the same query),
-    # answers for the receipt, UPDATE + 2 (E3)
-    "submit": 7,
+    # answers with their evidence aggregated (receipt and fingerprints), the answers'
+    # fingerprints (one UPDATE: a mark remembers the answer it was given to), UPDATE + 2 (E3)
+    "submit": 8,
     "dashboard": 6,
     "grid": 8,  # G5: the same for 5, 30 and 300 pupils (E4/E4')
     "mark_submission": 15,

@@ -63,7 +63,7 @@ def test_assignment_list_shows_status_progress_and_overdue(student_client, stude
     html = student_client.get(url("assignment-list")).content.decode()
     assert "answered 1 of 3" in html
     assert "Overdue" in html
-    assert "In progress" in html and "Submitted" in html and "Returned" in html
+    assert "In progress" in html and "Handed in" in html and "Returned" in html
     assert url("feedback", returned.pk) in html
 
 
@@ -82,7 +82,7 @@ def test_assignment_list_hides_other_classes(student_client, other_class):
     theirs = factories.make_assignment(classroom=other_class)
     html = student_client.get(url("assignment-list")).content.decode()
     assert theirs.exercise.title not in html
-    assert "You have no assignments yet" in html
+    assert "No assignments yet" in html and "Ask your teacher for a join code" in html
 
 
 def test_assignment_list_query_count_does_not_grow_with_assignments(
@@ -408,7 +408,7 @@ def test_attaching_evidence_returns_chips_and_highlighted_passage(
     assert_fragment(reply)
     html = reply.content.decode()
     assert "<q>passage</q>" in html
-    assert "Source A, Passage 1, line 1" in html
+    assert "Source A, line 1" in html
     assert f'hx-swap-oob="innerHTML:#passage-{passage.pk}-text"' in html
     assert "First <mark>passage</mark> text." in html
     trigger = json.loads(reply["HX-Trigger"])
@@ -731,6 +731,17 @@ def test_feedback_shows_marks_comments_answers_and_total(student_client, assignm
         assert expected in html
     assert "Teacher-only indicative content" not in html
     assert "A model answer" not in html
+
+
+def test_feedback_says_what_the_level_means_and_shows_quotations_in_context(
+    student_client, assignment, returned
+):
+    html = student_client.get(url("feedback", assignment.pk)).content.decode()
+    level = assignment.exercise.questions.order_by("position").first().mark_scheme.levels.get(number=2)
+    assert f"Level 2 (3–4 marks):</strong>\n                {level.descriptor}" in html
+    # "First passage text.": the quotation highlighted, with the words after it.
+    assert "<mark><q>First</q></mark> passage text." in html
+    assert "Source A, line 1" in html
 
 
 def test_feedback_shows_model_answers_only_when_released(student_client, assignment, returned):

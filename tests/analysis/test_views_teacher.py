@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -73,6 +74,19 @@ class TestDashboard:
         assert (assignment.to_mark_count, assignment.to_release_count) == (1, 0)
         assert "1 of 2" in response.text
         assert "1 handed-in submission has answers to mark" in response.text
+
+    def test_what_is_waiting_is_a_link_to_where_it_is_done(self, teacher_client, world):
+        page = teacher_client.get(reverse("teach:dashboard")).text
+        progress = reverse("teach:assignment-progress", args=[world["assignment"].pk])
+        assert f'<a href="{progress}">1 handed-in submission has answers to mark.</a>' in page
+        assert f'href="{progress}#return-heading">1<span class="visually-hidden"> to mark</span>' in page
+        assert f'href="{reverse("teach:class-detail", args=[world["classroom"].pk])}"' in page
+
+    def test_a_new_teacher_is_told_what_to_do_first(self, client):
+        client.force_login(factories.make_teacher(username="newcomer"))
+        page = client.get(reverse("teach:dashboard")).text
+        assert "Create your first class" in page and "Set an exercise" in page
+        assert "Nothing to mark" in page
 
     def test_due_soon_lists_only_the_next_week(self, teacher_client, school_class):
         soon = factories.make_assignment(classroom=school_class, due_at=timezone.now() + timedelta(days=2))
@@ -245,6 +259,53 @@ class TestAssign:
         assert "The due date must be after the opening date." in response.text
         assert not Assignment.objects.filter(exercise=exercise).exists()
 
+    def test_labels_are_words_without_colons(self, teacher_client):
+        page = teacher_client.get(reverse("teach:assignment-create")).text
+        assert ">Exercise</label>" in page and ">Opens</label>" in page and "Exercise:" not in page
+
+    def test_one_exercise_to_several_classes_at_once(self, teacher_client, teacher, school_class):
+        second = factories.make_classroom(name="Year 10 B", teacher=teacher)
+        exercise = factories.make_exercise()
+        data = _assignment_data(exercise, school_class, note="Bring your textbook.")
+        data["classroom"] = [school_class.pk, second.pk]
+        response = teacher_client.post(reverse("teach:assignment-create"), data)
+        assert response["Location"] == reverse("teach:dashboard")
+        created = Assignment.objects.filter(exercise=exercise).order_by("classroom__name")
+        assert [a.classroom for a in created] == [second, school_class]
+        assert {(a.note, a.anonymous_marking, a.created_by) for a in created} == {
+            ("Bring your textbook.", False, teacher)
+        }
+
+    def test_several_classes_are_all_or_nothing(self, teacher_client, school_class, other_class):
+        exercise = factories.make_exercise()
+        data = _assignment_data(exercise, school_class)
+        data["classroom"] = [school_class.pk, other_class.pk]  # the second is not mine
+        response = teacher_client.post(reverse("teach:assignment-create"), data)
+        assert response.status_code == 200 and "Select a valid choice" in response.text
+        assert not Assignment.objects.filter(exercise=exercise).exists()
+
+    def test_a_link_from_the_library_chooses_the_exercise(self, teacher_client):
+        exercise = factories.make_exercise(title="Chosen one")
+        url = reverse("teach:assignment-create")
+        form = teacher_client.get(f"{url}?exercise={exercise.pk}").context["form"]
+        assert form["exercise"].value() == exercise.pk
+        assert teacher_client.get(f"{url}?exercise=999999").context["form"]["exercise"].value() is None
+
+    def test_the_note_reaches_the_pupils(self, teacher_client, school_class, student, client):
+        exercise = factories.make_exercise()
+        teacher_client.post(
+            reverse("teach:assignment-create"),
+            _assignment_data(
+                exercise, school_class, opens_at="2020-01-01T09:00", due_at="", note="Read <b>both</b>."
+            ),
+        )
+        assignment = Assignment.objects.get(exercise=exercise)
+        client.force_login(student)
+        listing = client.get(reverse("learn:assignment-list")).text
+        assert "Read &lt;b&gt;both&lt;/b&gt;." in listing
+        workspace = client.get(reverse("learn:workspace", args=[assignment.pk]))
+        assert workspace.context["assignment"].note == "Read <b>both</b>."
+
     def test_another_teachers_class_cannot_be_chosen(self, teacher_client, other_class):
         exercise = factories.make_exercise()
         response = teacher_client.post(
@@ -340,7 +401,7 @@ class TestProgressGrid:
         assert rows["student_a2"] == ["answered", "not-started", "not-started"]
         page = response.text
         assert "<caption>" in page and '<th scope="row">' in page
-        for label in ("Not started", "Draft", "Answered", "Submitted", "Marked"):
+        for label in ("Not started", "Draft", "Answered", "Handed in", "Marked"):
             assert label in page
         assert "What the cells mean" in page
 
@@ -367,7 +428,9 @@ class TestProgressGrid:
         Submission.objects.filter(pk=submission.pk).update(is_late=True)
         page = teacher_client.get(reverse("teach:assignment-progress", args=[assignment.pk])).text
         name, pk = submission.student.display_name, submission.pk
-        assert 'Handed in <span class="badge badge--late">late</span>' in page
+        assert '"badge badge--submitted">Handed in</span> <span class="badge badge--late">late</span>' in page
+        mark = reverse("teach:submission-mark", args=[assignment.pk, pk])
+        assert f'<a href="{mark}">Mark<span class="visually-hidden"> {name}</span></a>' in page
         assert f'value="{pk}" id="release-{pk}" aria-label="Release marks for {name}"' in page
         assert "0 of 2 answers" in page and "Still to mark" in page
         assert f'href="{reverse("teach:submission-print", args=[assignment.pk, pk])}"' in page
@@ -425,18 +488,18 @@ class TestProgressGrid:
 def _mark_data(response, **overrides):
     prefix = f"r{response.pk}"
     data = {
-        "response": response.pk,
         f"{prefix}-level": "2",
         f"{prefix}-marks": "3",
         f"{prefix}-comment": "Well argued.",
     }
     data.update(
-        {
-            f"{prefix}-{key}" if key not in ("response", "then") else key: value
-            for key, value in overrides.items()
-        }
+        {f"{prefix}-{key}" if key not in ("by", "then") else key: value for key, value in overrides.items()}
     )
     return data
+
+
+def _mark_url(answer):
+    return reverse("teach:response-mark", args=[answer.submission.assignment_id, answer.pk])
 
 
 class TestMarkingBySubmission:
@@ -449,12 +512,18 @@ class TestMarkingBySubmission:
         assert "Teacher-only indicative content." in page
         assert 'type="radio"' in page
 
+    def test_the_page_only_shows_marks_are_saved_elsewhere(self, teacher_client, world):
+        url = reverse("teach:submission-mark", args=[world["assignment"].pk, world["submission"].pk])
+        first = world["submission"].responses.get(question__position=0)
+        assert teacher_client.post(url, _mark_data(first)).status_code == 405
+        assert f'hx-post="{_mark_url(first)}"' in teacher_client.get(url).text
+
     def test_saving_a_mark_and_moving_to_the_next_question(self, teacher_client, world, teacher):
         assignment, submission = world["assignment"], world["submission"]
         first = submission.responses.get(question__position=0)
         second = submission.responses.get(question__position=1)
         url = reverse("teach:submission-mark", args=[assignment.pk, submission.pk])
-        response = teacher_client.post(url, _mark_data(first, then="next"))
+        response = teacher_client.post(_mark_url(first), _mark_data(first, then="next"))
         assert response.status_code == 302
         assert response["Location"] == f"{url}#item-{second.pk}"
         mark = Mark.objects.get(response=first)
@@ -464,40 +533,66 @@ class TestMarkingBySubmission:
         assert submission.status == SUBMITTED  # a draft until released
 
     def test_an_out_of_band_mark_is_refused_by_the_form(self, teacher_client, world):
-        assignment, submission = world["assignment"], world["submission"]
-        first = submission.responses.get(question__position=0)
-        url = reverse("teach:submission-mark", args=[assignment.pk, submission.pk])
-        response = teacher_client.post(url, _mark_data(first, level="1", marks="4"))
+        first = world["submission"].responses.get(question__position=0)
+        response = teacher_client.post(_mark_url(first), _mark_data(first, level="1", marks="4"))
         assert response.status_code == 200
         assert "Level 1 allows 1 to 2 marks." in response.text
+        assert "check the level and mark" in response.text
         assert not Mark.objects.exists()
 
     def test_a_mark_above_the_maximum_is_refused(self, teacher_client, world):
         first = world["submission"].responses.get(question__position=0)
-        url = reverse("teach:submission-mark", args=[world["assignment"].pk, world["submission"].pk])
-        response = teacher_client.post(url, _mark_data(first, level="2", marks="9"))
+        response = teacher_client.post(_mark_url(first), _mark_data(first, level="2", marks="9"))
         assert "less than or equal to 4" in response.text
         assert not Mark.objects.exists()
 
-    def test_htmx_save_returns_the_answer_with_a_saved_note(self, teacher_client, world):
-        assignment, submission = world["assignment"], world["submission"]
+    def test_htmx_save_returns_the_answer_and_updates_the_page_around_it(self, teacher_client, world):
+        submission = world["submission"]
         first = submission.responses.get(question__position=0)
         second = submission.responses.get(question__position=1)
-        url = reverse("teach:submission-mark", args=[assignment.pk, submission.pk])
-        response = teacher_client.post(url, _mark_data(first, then="next"), headers=HTMX)
+        response = teacher_client.post(_mark_url(first), _mark_data(first, then="next"), headers=HTMX)
         assert response.status_code == 200
-        assert "<html" not in response.text
-        assert f'id="item-{first.pk}"' in response.text
-        assert "3/4 (draft until released)" in response.text
-        assert 'hx-swap-oob="innerHTML"' in response.text
+        text = response.text
+        assert "<html" not in text
+        assert f'id="item-{first.pk}"' in text
+        assert "Question 1 about origin?" in text  # the question stays on its card
+        assert "3/4 (draft until released)" in text
+        assert 'id="marking-status" hx-swap-oob="innerHTML"' in text
+        assert 'hx-swap-oob="outerHTML">marks so far: 3/' in text
         assert f"#item-{second.pk}" in response["HX-Trigger-After-Settle"]
+
+    def test_a_refusal_is_an_alert(self, teacher_client, world):
+        first = world["submission"].responses.get(question__position=0)
+        response = teacher_client.post(
+            _mark_url(first), _mark_data(first, level="1", marks="4"), headers=HTMX
+        )
+        status = response.text[response.text.index('id="marking-status"') :]
+        assert 'role="alert"' in status and "Not saved for" in status and "check the level and mark" in status
+        assert "marks so far: 0/" in response.text
+
+    def test_a_comment_saved_to_the_bank_is_announced_to_the_other_answers(
+        self, teacher_client, world, teacher
+    ):
+        first = world["submission"].responses.get(question__position=0)
+        response = teacher_client.post(
+            _mark_url(first), _mark_data(first, comment="Use <b>dates</b>.", add_to_bank="on"), headers=HTMX
+        )
+        entry = CommentBankEntry.objects.get(teacher=teacher, text="Use <b>dates</b>.")
+        assert json.loads(response["HX-Trigger"]) == {
+            "comment-bank-added": {"id": entry.pk, "text": "Use <b>dates</b>."}
+        }
+        again = teacher_client.post(
+            _mark_url(first), _mark_data(first, comment="Use <b>dates</b>.", add_to_bank="on"), headers=HTMX
+        )
+        assert "HX-Trigger" not in again  # already in the bank: nothing new to offer
 
     def test_the_comment_bank_fills_and_grows(self, teacher_client, world, teacher):
         first = world["submission"].responses.get(question__position=0)
         url = reverse("teach:submission-mark", args=[world["assignment"].pk, world["submission"].pk])
         assert "Quote the source." in teacher_client.get(url).text
         teacher_client.post(
-            url, _mark_data(first, comment="Good start.", bank_entry=str(world["entry"].pk), add_to_bank="on")
+            _mark_url(first),
+            _mark_data(first, comment="Good start.", bank_entry=str(world["entry"].pk), add_to_bank="on"),
         )
         assert Mark.objects.get(response=first).comment == "Good start.\nQuote the source."
         assert CommentBankEntry.objects.filter(
@@ -509,12 +604,15 @@ class TestMarkingBySubmission:
         url = reverse("teach:submission-mark", args=[world["assignment"].pk, draft.pk])
         page = teacher_client.get(url).text
         assert "Not handed in yet" in page and 'type="radio"' not in page
-        teacher_client.post(url, _mark_data(draft.responses.get(question__position=0)))
+        answer = draft.responses.get(question__position=0)
+        refused = teacher_client.post(_mark_url(answer), _mark_data(answer), headers=HTMX)
+        assert "no longer handed in" in refused.text and 'role="alert"' in refused.text
         assert not Mark.objects.exists()
 
-    def test_an_answer_from_another_submission_is_404(self, teacher_client, world, assignment, classmate):
-        other = world["draft"].responses.get(question__position=0)
-        url = reverse("teach:submission-mark", args=[assignment.pk, world["submission"].pk])
+    def test_an_answer_of_another_assignment_is_404(self, teacher_client, world, school_class):
+        other = world["submission"].responses.get(question__position=0)
+        elsewhere = factories.make_assignment(classroom=school_class)
+        url = reverse("teach:response-mark", args=[elsewhere.pk, other.pk])
         assert teacher_client.post(url, _mark_data(other)).status_code == 404
 
     def test_a_submission_of_another_assignment_is_404(self, teacher_client, world, school_class, student):
@@ -560,9 +658,8 @@ class TestMarkingByQuestion:
     ):
         assignment = world["assignment"]
         question = world["question"]
-        url = reverse("teach:question-mark", args=[assignment.pk, question.pk])
         answer = world["submission"].responses.get(question=question)
-        response = teacher_client.post(url, _mark_data(answer, then="next"))
+        response = teacher_client.post(_mark_url(answer), _mark_data(answer, then="next", by="question"))
         next_question = assignment.exercise.questions.get(position=2)
         assert response["Location"] == reverse("teach:question-mark", args=[assignment.pk, next_question.pk])
         assert Mark.objects.get(response=answer).marks == 3
@@ -676,14 +773,28 @@ class TestExport:
         assert response.content.startswith(b"\xef\xbb\xbf")
         rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert rows[0][:3] == ["Student", "Username", "Q1 Origin (/4)"]
-        assert rows[0][-6:] == ["Total", "Out of", "Status", "Submitted at", "Late", "Returned at"]
+        assert rows[0][-7:] == ["Total", "Out of", "Marks", "Status", "Handed in at", "Late", "Returned at"]
         assert len(rows) == 3
         by_user = {row[1]: row for row in rows[1:]}
         a1 = by_user["student_a1"]
         assert a1[2:5] == ["3", "4", ""]
-        assert a1[5:8] == ["7", "12", "Submitted"]
-        assert a1[8] == timezone.localtime(submission.submitted_at).strftime("%Y-%m-%d %H:%M")
-        assert by_user["student_a2"][7] == "In progress"
+        assert a1[5:9] == ["7", "12", "draft", "Handed in"]  # not released: flagged as a draft
+        assert a1[9] == timezone.localtime(submission.submitted_at).strftime("%Y-%m-%d %H:%M")
+        # Nothing marked: a blank total, not a 0 that reads as a result.
+        assert by_user["student_a2"][5:9] == ["", "12", "", "In progress"]
+
+    def test_released_marks_are_flagged_released_and_a_pupil_not_started_has_a_blank_total(
+        self, teacher_client, world, school_class
+    ):
+        submission = world["submission"]
+        factories.make_mark(response=submission.responses.get(question__position=0), marks=0)
+        Submission.objects.filter(pk=submission.pk).update(status=RETURNED, returned_at=timezone.now())
+        newcomer = factories.make_student(username="newcomer")
+        Enrollment.objects.create(classroom=school_class, student=newcomer)
+        response = teacher_client.get(reverse("teach:assignment-export", args=[world["assignment"].pk]))
+        rows = {row[1]: row for row in csv.reader(io.StringIO(response.content.decode("utf-8-sig")))}
+        assert rows["student_a1"][5:9] == ["0", "12", "released", "Returned"]  # a real 0 stays 0
+        assert rows["newcomer"][2:9] == ["", "", "", "", "12", "", "Not started"]
 
     def test_formula_like_cells_are_neutralised(self, teacher_client, school_class, teacher):
         sneaky = factories.make_student(

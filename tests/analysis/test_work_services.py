@@ -521,3 +521,47 @@ def test_assignment_rows_show_status_due_date_and_progress_in_one_query(
     assert by_assignment[extended].due_at == now + timedelta(days=5)
     assert by_assignment[overdue].is_overdue and by_assignment[overdue].status == "not_started"
     assert not by_assignment[later].is_overdue
+
+
+@pytest.mark.parametrize(
+    ("selected", "expected"),
+    [
+        (". Unrelenting struggle", "Unrelenting struggle"),  # stray punctuation and space dropped
+        ("Second All-", "Second All-Russian"),  # a word cut in two is taken whole
+        ("cond All-Russian Cong", "Second All-Russian Congress"),
+        ("the Soviet's", "the Soviet's"),
+        ("struggle. ", "struggle."),  # a closing full stop belongs to the quotation
+        ("struggle. (", "struggle."),  # nor does an opening bracket at the end
+    ],
+)
+def test_a_quotation_snaps_to_whole_words(selected, expected):
+    text = "Workers of the Second All-Russian Congress of the Soviet's party. Unrelenting struggle. (the end)"
+    start = text.index(selected)
+    start, end = heuristics.trim_span(text, start, start + len(selected))
+    assert text[start:end] == expected
+
+
+def test_evidence_added_from_a_ragged_selection_is_stored_as_whole_words(assignment, responses, student):
+    passage = assignment.exercise.sources.first().passages.first()  # "First passage text."
+    evidence, _created = work.evidence_add(
+        response_id=responses[1].pk, student=student, passage_id=passage.pk, start=3, end=10
+    )
+    assert evidence.quote == "First passage"
+
+
+def test_feedback_shows_a_quotation_with_the_words_around_it():
+    from types import SimpleNamespace
+
+    from analysis.classwork.selectors import Chip
+
+    text = (
+        "One two three four five six seven eight. Quoted words here, then nine ten eleven twelve "
+        "thirteen fourteen."
+    )
+    start = text.index("Quoted")
+    passage = SimpleNamespace(text=text)
+    evidence = SimpleNamespace(passage=passage, start=start, end=start + len("Quoted words here"))
+    chip = Chip(evidence=evidence, source_letter="A", first_line=14, last_line=14)
+    assert chip.before == "…three four five six seven eight. "
+    assert chip.after == ", then nine ten eleven twelve thirteen…"
+    assert chip.where == "Source A, line 14"

@@ -584,3 +584,135 @@ def test_logging_out_in_another_tab_keeps_the_text_and_saves_after_logging_back_
     page.bring_to_front()
     expect(status).to_contain_text("Saved", timeout=40_000)
     assert stored(world, 1).text == "Typed after logging out elsewhere."
+
+
+# --- As pupils really read: on a phone and on a laptop -----------------------------------------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+LAPTOP = {"viewport": {"width": 1366, "height": 900}, "has_touch": True}
+SCREENS = [pytest.param(PHONE, id="phone-390"), pytest.param(LAPTOP, id="laptop-1366")]
+LONG_URL = (
+    "https://www.marxists.org/archive/trotsky/1917/10/speech-to-the-second-all-russian-congress-of-soviets"
+    "-on-the-question-of-a-coalition-with-the-moderate-socialists-full-text-and-notes.html"
+)
+
+
+@pytest.fixture(params=SCREENS)
+def screen(browser, request):
+    """A page in a fresh browser context of the given size (touch on, to tap as on a phone)."""
+    context = browser.new_context(locale="en-GB", **request.param)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+def no_sideways_scroll(page):
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_workspace_and_feedback_never_scroll_sideways(screen, live_server, world):
+    source = world["source"]
+    source.citation = f"Trotsky, speech, 26 October 1917. {LONG_URL}"
+    source.save()
+    returned = factories.make_assignment(
+        classroom=world["assignment"].classroom, exercise=world["assignment"].exercise
+    )
+    done = factories.make_submission(
+        assignment=returned,
+        student=world["student"],
+        status=Submission.Status.RETURNED,
+        answers={1: "An answer"},
+    )
+    answer = done.responses.order_by("question__position")[1]
+    factories.make_mark(response=answer, comment="Well argued.")
+    passage = source.passages.order_by("position").first()
+    factories.make_evidence(response=answer, passage=passage, start=0, end=27)
+
+    login(screen, live_server, "nadia")
+    open_workspace(screen, live_server, world)
+    expect(screen.get_by_text(LONG_URL, exact=False)).to_be_attached()
+    assert no_sideways_scroll(screen)
+    # Nor once the keyboard citing tools show, with their long options.
+    screen.locator(f"#passage-{passage.pk}").focus()
+    expect(screen.locator("#cite-tools")).to_be_visible()
+    assert no_sideways_scroll(screen)
+
+    screen.goto(f"{live_server.url}/learn/assignments/{returned.pk}/feedback/")
+    expect(screen.get_by_text("Well argued.")).to_be_visible()
+    expect(screen.locator(".quote-in-context mark")).to_have_text("Our party held out its hand")
+    assert no_sideways_scroll(screen)
+    assert screen.js_errors == []
+
+
+def test_a_tapped_glossary_term_shows_its_definition_beside_it_at_once(screen, live_server, world):
+    login(screen, live_server, "nadia")
+    open_workspace(screen, live_server, world)
+    term = screen.get_by_role("button", name="City Duma")
+    term.scroll_into_view_if_needed()
+    term.tap()
+    definition = screen.get_by_role("tooltip")
+    expect(definition).to_be_visible()
+    expect(definition).to_contain_text("Petrograd's elected city council.")
+    expect(screen.locator("#cite-tools")).to_be_hidden()  # a tap is not the keyboard
+    box, word = definition.bounding_box(), term.bounding_box()
+    width, height = screen.viewport_size["width"], screen.viewport_size["height"]
+    assert box["x"] >= 0 and box["y"] >= 0
+    assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+    # Next to its word: just below it (or just above), not somewhere in the middle of the window.
+    gap = min(abs(box["y"] - (word["y"] + word["height"])), abs(word["y"] - (box["y"] + box["height"])))
+    assert gap <= 16
+    assert no_sideways_scroll(screen)
+
+
+def test_a_mouse_click_in_a_passage_opens_no_keyboard_panel(page, live_server, world):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    login(page, live_server, "nadia")
+    open_workspace(page, live_server, world)
+    first = passage_ids(world)[0]
+    page.locator(f"#passage-{first} li.passage__line").first.click()
+    expect(page.locator(f"#passage-{first}")).to_be_focused()
+    expect(page.locator("#cite-tools")).to_be_hidden()
+    # The keyboard still gets it: Tab on from there.
+    page.keyboard.press("Tab")  # the glossary term in the passage
+    expect(page.get_by_role("button", name="City Duma")).to_be_focused()
+    expect(page.locator("#cite-tools")).to_be_visible()
+    expect(page.locator("#cite-tools")).to_contain_text("Cite from “Passage 1”")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Attach to")).to_be_focused()
+
+
+def test_a_ragged_selection_is_cited_as_whole_words_with_a_line_a_teacher_can_say(page, live_server, world):
+    login(page, live_server, "nadia")
+    open_workspace(page, live_server, world)
+    page.get_by_role("link", name=re.compile("Purpose")).first.click()
+    answer_box(page, 2).click()
+    second = passage_ids(world)[1]
+    select_with_mouse(page, second, "cal combinations come and g")
+    question(page, 2).get_by_role("button", name=re.compile("Attach selected text")).click()
+    chip = question(page, 2).locator(".chip")
+    expect(chip.locator("q")).to_have_text("Political combinations come and go")
+    # Passage 1 has two lines, so passage 2 begins on line 3 of Source A.
+    expect(chip.locator(".chip__where")).to_have_text("Source A, line 3")
+    expect(page.locator(f"#passage-{second} li.passage__line").first).to_have_attribute("data-line", "3")
+    assert list(Evidence.objects.values_list("quote", flat=True)) == ["Political combinations come and go"]
+
+
+def test_reaching_a_question_about_source_b_shows_source_b(page, live_server, world):
+    exercise = world["assignment"].exercise
+    source_b = exercise.sources.exclude(pk=world["source"].pk).get()
+    exercise.questions.filter(position=2).update(source=source_b)
+    login(page, live_server, "nadia")
+    open_workspace(page, live_server, world)
+    expect(page.get_by_role("tab", name="Source A")).to_have_attribute("aria-selected", "true")
+    page.get_by_role("link", name=re.compile("Reliability")).first.click()
+    expect(question(page, 3)).to_be_visible()
+    expect(page.get_by_role("tab", name="Source B")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_text("Bolshevik terms for a coalition")).to_be_visible()
+    # Back to a question about Source A: Source A again.
+    page.get_by_role("link", name=re.compile("Origin")).first.click()
+    answer_box(page, 1).click()
+    expect(page.get_by_role("tab", name="Source A")).to_have_attribute("aria-selected", "true")

@@ -144,9 +144,7 @@ def test_teacher_builds_sets_marks_and_returns_an_exercise_of_their_own(
     expect(page.get_by_text("Explains who, when and for whom")).to_have_count(0)  # teachers only
     steps.click(page.get_by_role("link", name="Set to a class"))
     expect(page.get_by_label(re.compile(r"^Exercise:?$"))).to_have_value(str(exercise.pk))
-    expect(page.get_by_label(re.compile(r"^Class:?$"))).to_have_value(
-        str(school["classroom"].pk)
-    )  # their one class
+    expect(page.get_by_label("Year 11 A")).to_be_checked()  # their one class, already chosen
     steps.click(page.get_by_role("button", name="Set exercise"))
     expect(page.get_by_text("“Peace and land, October 1917” is set to Year 11 A.")).to_be_visible()
     assignment = exercise.assignments.get()
@@ -175,11 +173,19 @@ def test_teacher_builds_sets_marks_and_returns_an_exercise_of_their_own(
         )
     pupil.get_by_role("link", name=re.compile("Purpose")).first.click()
     purpose = Response.objects.get(submission__student=school["nadia"], question=questions[1])
-    peace = Source.objects.get(title="Decree on Peace")
-    first_passage = peace.passages.order_by("position").first()
+    land = Source.objects.get(title="Decree on Land")  # the purpose question is about Source B
+    first_passage = land.passages.order_by("position").first()
+    # From the keyboard: a passage, the citing panel beside it, the question, cite.
     pupil.locator(f"#passage-{first_passage.pk}").focus()
+    pupil.keyboard.press("ArrowDown")
+    pupil.keyboard.press("ArrowUp")
+    expect(pupil.locator("#cite-tools")).to_be_visible()
+    pupil.keyboard.press("Tab")
+    expect(pupil.get_by_label("Attach to")).to_be_focused()
     pupil.get_by_label("Attach to").select_option(str(purpose.pk))
-    pupil.get_by_role("button", name="Cite this passage").click()
+    pupil.keyboard.press("Tab")
+    expect(pupil.get_by_role("button", name="Cite this passage")).to_be_focused()
+    pupil.keyboard.press("Enter")
     expect(pupil.locator("#workspace-announcer")).to_have_text("Quotation added to question 2.")
     pupil.get_by_role("link", name="Check and submit").click()
     pupil.on("dialog", lambda dialog: dialog.accept())

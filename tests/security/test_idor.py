@@ -231,8 +231,16 @@ SWEEPS = [
         lambda w, o: {"action": "regenerate"},
     ),
     Sweep("teach:class-roster-upload", {"pk": "classroom"}, lambda u, o: teaches(u, o["pk"])),
+    *(
+        Sweep(
+            name,
+            {"pk": "classroom", "student_id": "student"},
+            lambda u, o: teaches(u, o["pk"]) and enrolled(o["student_id"], o["pk"]),
+        )
+        for name in ("teach:class-student-remove", "teach:class-student-password")
+    ),
     Sweep(
-        "teach:class-student-remove",
+        "teach:class-student-unlock",
         {"pk": "classroom", "student_id": "student"},
         lambda u, o: teaches(u, o["pk"]) and enrolled(o["student_id"], o["pk"]),
     ),
@@ -312,6 +320,14 @@ SWEEPS = [
             _submission_mark_body,
         )
         for name in ("teach:submission-mark", "teach:submission-reopen", "teach:submission-print")
+    ),
+    Sweep(
+        "teach:response-mark",
+        {"pk": "assignment", "response_id": "response"},
+        lambda u, o: (
+            teaches(u, o["pk"].classroom) and o["response_id"].submission.assignment_id == o["pk"].pk
+        ),
+        lambda w, o: _mark_body(o["response_id"]),
     ),
     Sweep(
         "teach:submission-comment",
@@ -495,28 +511,24 @@ def test_progress_grid_lists_exactly_the_class_roster(world, side):
 # --- Ids smuggled in POST bodies -----------------------------------------------------------------
 
 
-def test_marking_a_response_of_another_class_through_own_page_is_404(world):
+def test_marking_a_response_of_another_class_through_own_assignment_is_404(world):
     client = client_for(world, "teacher_a")
     foreign = world.response(world.sub_b, 1)
-    for name, kwargs in (
-        ("teach:submission-mark", {"pk": world.assignment_a.pk, "submission_id": world.sub_a1.pk}),
-        (
-            "teach:question-mark",
-            {"pk": world.assignment_a.pk, "question_id": world.question(world.exercise_a, 1).pk},
-        ),
-    ):
+    url = reverse("teach:response-mark", args=[world.assignment_a.pk, foreign.pk])
+    for by in ("submission", "question"):
         for headers in ({}, {"HX-Request": "true"}):
-            response = client.post(reverse(name, kwargs=kwargs), _mark_body(foreign), headers=headers)
-            assert response.status_code == 404, (name, headers)
+            response = client.post(url, {**_mark_body(foreign), "by": by}, headers=headers)
+            assert response.status_code == 404, (by, headers)
     assert Mark.objects.get(response=foreign).comment == "B mark."
 
 
-def test_a_pupils_answer_cannot_be_marked_through_the_other_pupils_submission(world):
+def test_work_in_progress_cannot_be_marked(world):
     client = client_for(world, "teacher_a")
-    other_pupil = world.response(world.sub_a2, 1)  # in progress: not on a marking page
-    url = reverse("teach:submission-mark", args=[world.assignment_a.pk, world.sub_a1.pk])
-    assert client.post(url, _mark_body(other_pupil)).status_code == 404
-    assert not Mark.objects.filter(response=other_pupil).exists()
+    in_progress = world.response(world.sub_a2, 1)
+    url = reverse("teach:response-mark", args=[world.assignment_a.pk, in_progress.pk])
+    for headers in ({}, {"HX-Request": "true"}):
+        client.post(url, _mark_body(in_progress), headers=headers)
+    assert not Mark.objects.filter(response=in_progress).exists()
 
 
 def test_assignment_form_refuses_another_teachers_class(world):
@@ -557,8 +569,7 @@ def test_comment_from_another_teachers_bank_is_not_used(world):
         f"r{response.pk}-comment": "",
         f"r{response.pk}-bank_entry": world.bank_b.pk,
     }
-    url = reverse("teach:submission-mark", args=[world.assignment_a.pk, world.sub_a1.pk])
-    client.post(url, body)
+    client.post(reverse("teach:response-mark", args=[world.assignment_a.pk, response.pk]), body)
     assert world.bank_b.text not in Mark.objects.get(response=response).comment
     assert (
         CommentBankEntry.objects.filter(teacher=world.users["teacher_a"], text=world.bank_b.text).count() == 0

@@ -155,8 +155,7 @@ def pages(world):
             "sub_a1.overall_comment",
             "mark.comment",
             "q1.model",
-            "passage.label",
-            "passage.text",
+            "passage.text",  # the words around each quotation ("Source A, line 14": no passage label)
         }
         | PROMPTS
         | A1_ANSWERS,

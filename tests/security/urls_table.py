@@ -102,7 +102,6 @@ def _evidence_body(world):
 
 def _mark_body(response):
     return {
-        "response": response.pk,
         f"r{response.pk}-level": "2",
         f"r{response.pk}-marks": "3",
         f"r{response.pk}-comment": "Clear and well supported.",
@@ -214,6 +213,7 @@ ROWS = [
     Row("accounts:signup", "public", EVERYONE, ("GET", "POST"), data=_signup_body),
     # --- Any signed-in user ----------------------------------------------------------------
     Row("accounts:logout", "login", LOGGED_IN, ("POST",)),
+    Row("accounts:password-choose", "login", LOGGED_IN, ("GET", "POST")),
     Row(
         "accounts:join",
         "student",
@@ -326,6 +326,20 @@ ROWS = [
     ),
     Row(
         "teach:class-student-remove",
+        "teacher",
+        A("teacher_a"),
+        ("GET", "POST"),
+        kwargs=lambda w: {"pk": w.class_a.pk, "student_id": w.users["a2"].pk},
+    ),
+    Row(
+        "teach:class-student-unlock",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=lambda w: {"pk": w.class_a.pk, "student_id": w.users["a2"].pk},
+    ),
+    Row(
+        "teach:class-student-password",
         "teacher",
         A("teacher_a"),
         ("GET", "POST"),
@@ -496,8 +510,14 @@ ROWS = [
         "teach:submission-mark",
         "teacher",
         A("teacher_a"),
-        ("GET", "POST"),
         kwargs=lambda w: {"pk": w.assignment_a.pk, "submission_id": w.sub_a1.pk},
+    ),
+    Row(
+        "teach:response-mark",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=lambda w: {"pk": w.assignment_a.pk, "response_id": w.response(w.sub_a1, 1).pk},
         data=lambda w: _mark_body(w.response(w.sub_a1, 1)),
         htmx=True,
     ),
@@ -527,10 +547,7 @@ ROWS = [
         "teach:question-mark",
         "teacher",
         A("teacher_a"),
-        ("GET", "POST"),
         kwargs=lambda w: {"pk": w.assignment_a.pk, "question_id": w.question(w.exercise_a, 1).pk},
-        data=lambda w: _mark_body(w.response(w.sub_a1, 1)),
-        htmx=True,
     ),
     Row("teach:comment-bank", "teacher", TEACHERS, ("GET", "POST"), data=lambda w: {"text": "Cite a line."}),
     Row(

@@ -76,7 +76,7 @@ SAMPLE_STATES = {
     2: "submitted",
     3: "marked-draft",
     4: "returned",
-    5: "returned-late",
+    5: "returned",
 }
 
 
@@ -170,15 +170,17 @@ class Command(BaseCommand):
         if Submission.objects.filter(assignment=assignment, student=student).exists():
             return  # keep whatever the demo user has done since
         submitted = state not in ("draft-partial", "draft-complete")
+        submitted_at = now - timedelta(hours=5) if submitted else None
         submission = Submission.objects.create(
             assignment=assignment,
             student=student,
             status=Submission.Status.RETURNED
             if state.startswith("returned")
             else (Submission.Status.SUBMITTED if submitted else Submission.Status.IN_PROGRESS),
-            submitted_at=now - timedelta(hours=5) if submitted else None,
+            submitted_at=submitted_at,
             returned_at=now - timedelta(hours=1) if state.startswith("returned") else None,
-            is_late=state == "returned-late",
+            # Late only if handed in after the due date, as submitting decides it.
+            is_late=bool(submitted_at and assignment.due_at and submitted_at > assignment.due_at),
         )
         questions = list(
             assignment.exercise.questions.select_related("source", "mark_scheme").prefetch_related(
@@ -203,7 +205,7 @@ class Command(BaseCommand):
                 Evidence.objects.create(
                     response=response, passage=passage, start=0, end=end, quote=passage.text[:end]
                 )
-            if state in ("marked-draft", "returned", "returned-late") and question.mark_scheme:
+            if state in ("marked-draft", "returned") and question.mark_scheme:
                 levels = list(question.mark_scheme.levels.all())
                 level = levels[min(len(levels) - 1, (student.pk + position) % len(levels))]
                 Mark.objects.create(
