@@ -45,6 +45,17 @@ class ClassroomsChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return obj.name
 
+    def _check_values(self, value):
+        """An id no database integer can hold is no class of the teacher's: refuse it as an
+        invalid choice instead of letting the query overflow (a 500)."""
+        for pk in value:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
 
 class AssignmentForm(forms.ModelForm):
     """Set an exercise to one of the teacher's classes. Once students have started,

@@ -570,3 +570,12 @@ def test_a_new_version_of_a_quoted_source_takes_over_in_unworked_exercises(worke
     )
     assert "Pupils have quoted" not in joined.content.decode()
     assert new.passages.count() == 2
+
+
+def test_a_class_id_too_large_for_the_database_is_an_invalid_choice_not_a_server_error(teacher):
+    response = _client(teacher).post(
+        reverse("teach:assignment-create"),
+        {"exercise": "1", "classroom": "9" * 40, "opens_at": "2026-12-05T10:00"},
+    )
+    assert response.status_code == 200
+    assert "is not a valid value" in response.content.decode()
