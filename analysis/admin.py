@@ -26,6 +26,7 @@ from analysis.models import (
     MarkScheme,
     Passage,
     Question,
+    Region,
     Response,
     Source,
     Submission,
@@ -48,6 +49,16 @@ class PassageInline(admin.StackedInline):
     formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 5, "cols": 80})}}
 
 
+class RegionInline(admin.TabularInline):
+    """An image source's regions (fractions of the image; the teachers' editor takes percent).
+    A region pupils have cited cannot be moved (Region.clean) or deleted (PROTECT)."""
+
+    model = Region
+    extra = 0
+    fields = ["position", "label", "x", "y", "w", "h"]
+    ordering = ["position", "pk"]
+
+
 class GlossaryTermInline(admin.TabularInline):
     model = GlossaryTerm
     extra = 0
@@ -61,10 +72,11 @@ class SourcePackUploadForm(forms.Form):
     pack = forms.FileField(
         label=_("Source pack"),
         help_text=_(
-            "A UTF-8 YAML file in the source-pack format. A pack with any error changes nothing; "
-            "re-uploading a pack updates its sources, mark schemes and exercises by slug."
+            "A UTF-8 YAML file in the source-pack format, or a .zip pack (pack.yaml and images/) for "
+            "image sources. A pack with any error changes nothing; re-uploading a pack updates its "
+            "sources, mark schemes and exercises by slug."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,application/yaml,text/yaml"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,.zip,application/yaml,text/yaml"}),
     )
 
 
@@ -76,7 +88,7 @@ class SourceAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["title", "slug", "author", "publication"]
     prepopulated_fields = {"slug": ["title"]}
-    inlines = [PassageInline, GlossaryTermInline]
+    inlines = [PassageInline, GlossaryTermInline, RegionInline]
     fieldsets = [
         (
             None,
@@ -96,7 +108,17 @@ class SourceAdmin(admin.ModelAdmin):
             _("Notes"),
             {"fields": ["caption", "context", "teacher_notes", "citation", "rights", "translation"]},
         ),
+        # The image itself comes only through the checked upload (/teach/sources/new-image/) or a
+        # .zip pack (docs/visual-sources.md), never as a raw admin upload.
+        (_("Image"), {"fields": ["image_info", "alt_text", "transcription"]}),
     ]
+    readonly_fields = ["image_info"]
+
+    @admin.display(description=_("image"))
+    def image_info(self, obj):
+        if not obj or not obj.image:
+            return "—"
+        return f"{obj.image_width} × {obj.image_height} px, {obj.image.name}"
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_passages=Count("passages"))
@@ -143,6 +165,11 @@ class SourceAdmin(admin.ModelAdmin):
     @admin.action(description=_("Export selected sources as a source pack"), permissions=["view"])
     def export_pack(self, request, queryset):
         slugs = list(queryset.order_by("sort_date", "title", "pk").values_list("slug", flat=True))
+        if queryset.exclude(image="").exists():  # image sources travel as a .zip pack
+            response = HttpResponse(packs.pack_export_zip(source_slugs=slugs), content_type="application/zip")
+            filename = f"{slugs[0]}.zip" if len(slugs) == 1 else "source-pack.zip"
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
         response = HttpResponse(
             packs.pack_export(source_slugs=slugs), content_type="application/yaml; charset=utf-8"
         )

@@ -259,6 +259,10 @@ STORAGES = {
     },
 }
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+# Uploaded files (source images) go through STORAGES["default"]: local files here by default,
+# an S3-compatible bucket for several servers (docs/visual-sources.md). There is deliberately no
+# MEDIA_URL route: images are served by a view that checks who asks.
+MEDIA_ROOT = Path(os.environ.get("PROVENANCE_MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # --- Limits -----------------------------------------------------------------
 ANSWER_MAX_CHARS = 20_000
@@ -279,6 +283,12 @@ REQUEST_BODY_LIMITS = [
     (r"^/teach/sources/", 12 * MIB),  # teachers' source images
     (r"^/admin/", 4 * MIB),  # admin change forms (long passages, many inline rows)
 ]
+
+# Source images (analysis.studio.images) and the .zip packs that carry them.
+SOURCE_IMAGE_MAX_BYTES = int(os.environ.get("PROVENANCE_IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
+SOURCE_IMAGE_MAX_PIXELS = int(os.environ.get("PROVENANCE_IMAGE_MAX_PIXELS", str(40_000_000)))
+SOURCE_PACK_ZIP_MAX_BYTES = int(os.environ.get("PROVENANCE_PACK_ZIP_MAX_BYTES", str(60 * 1024 * 1024)))
+SOURCE_PACK_ZIP_MAX_FILES = 200
 
 # --- Security headers -------------------------------------------------------
 SECURE_CSP = {

@@ -194,3 +194,50 @@ def make_comment_bank_entry(*, teacher, text=None):
     from analysis.models import CommentBankEntry
 
     return CommentBankEntry.objects.create(teacher=teacher, text=text or f"Saved comment {_n()}.")
+
+
+# --- Visual sources (analysis/studio) -----------------------------------------------------------
+
+
+def png_bytes(size=(40, 30), color=(200, 30, 30)) -> bytes:
+    """A small real PNG."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def make_image_source(*, owner=None, regions=(("The face", 0.25, 0.1, 0.5, 0.4),), **overrides) -> Source:
+    """An image source (checked and stored as an upload would be) with ``regions`` given as
+    (label, x, y, w, h) fractions. ``owner`` None: the site library."""
+    from analysis.models import Region
+    from analysis.studio.images import image_check, image_store
+
+    checked = image_check(png_bytes())
+    n = _n()
+    fields = {
+        "slug": f"image-source-{n}",
+        "title": f"Image source {n}",
+        "author": "A Photographer",
+        "date_text": "1984",
+        "publication": "Official photograph",
+        "kind": "photograph",
+        "alt_text": "A red rectangle standing in for a photograph.",
+        "owner": owner,
+        "school": owner.school if owner is not None else None,
+    }
+    fields.update(overrides)
+    source = Source(**fields)
+    source.image.name = image_store(checked)
+    source.image_width, source.image_height, source.image_sha256 = (
+        checked.width,
+        checked.height,
+        checked.sha256,
+    )
+    source.save()
+    for position, (label, x, y, w, h) in enumerate(regions):
+        Region.objects.create(source=source, position=position, label=label, x=x, y=y, w=w, h=h)
+    return source

@@ -20,6 +20,12 @@ class EvidenceForm(forms.Form):
     end = forms.IntegerField(min_value=0)
 
 
+class RegionEvidenceForm(forms.Form):
+    """Citing a region of an image source (analysis.studio): the region's id only."""
+
+    region = forms.IntegerField(min_value=1)
+
+
 def form_error_message(form: forms.Form) -> str:
     """All of a bound form's errors as one sentence for a status line."""
     return " ".join(str(message) for errors in form.errors.values() for message in errors)

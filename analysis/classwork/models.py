@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analysis.library.models import Exercise, Passage, Question
+from analysis.library.models import Exercise, Passage, Question, Region
 
 # --- Classroom work ----------------------------------------------------------
 
@@ -239,18 +239,27 @@ class Submission(models.Model):
 
 def answer_fingerprint(text: str, citations) -> str:
     """SHA-256 of an answer's text and its evidence (``(passage id, start, end)`` triples, in
-    any order): equal exactly when the pupil's answer is the same."""
+    any order; a cited region of an image is ``("r<region id>", 0, 0)``): equal exactly when the
+    pupil's answer is the same."""
     digest = hashlib.sha256(text.encode("utf-8"))
     digest.update(b"\x00")
-    for passage_id, start, end in sorted(citations):
+    citations = list(citations)
+    for passage_id, start, end in sorted(c for c in citations if not isinstance(c[0], str)):
         digest.update(f"{passage_id}:{start}:{end};".encode())
+    for region in sorted(c[0] for c in citations if isinstance(c[0], str)):
+        digest.update(f"{region};".encode())
     return digest.hexdigest()
+
+
+def citation_key(passage_id, region_id, start, end) -> tuple:
+    """One piece of evidence as ``answer_fingerprint`` takes it."""
+    return (passage_id, start, end) if passage_id is not None else (f"r{region_id}", 0, 0)
 
 
 class ResponseQuerySet(models.QuerySet):
     def with_evidence(self):
         return self.prefetch_related(
-            Prefetch("evidence", queryset=Evidence.objects.select_related("passage"))
+            Prefetch("evidence", queryset=Evidence.objects.select_related("passage", "region"))
         )
 
 
@@ -301,11 +310,25 @@ class Evidence(models.Model):
     response = models.ForeignKey(
         Response, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("response")
     )
+    # Either a span of a passage's text, or (visual sources) a region of an image: exactly one.
     passage = models.ForeignKey(
-        Passage, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("passage")
+        Passage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("passage"),
     )
-    start = models.PositiveIntegerField(_("start offset"))
-    end = models.PositiveIntegerField(_("end offset"))
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("region"),
+    )
+    start = models.PositiveIntegerField(_("start offset"), default=0)
+    end = models.PositiveIntegerField(_("end offset"), default=0)
     quote = models.TextField(_("quoted text"))
     created_at = models.DateTimeField(_("cited"), auto_now_add=True)
 
@@ -314,9 +337,22 @@ class Evidence(models.Model):
         verbose_name = _("evidence")
         verbose_name_plural = _("evidence")
         constraints = [
-            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="evidence_span_not_empty"),
+            models.CheckConstraint(
+                condition=Q(passage__isnull=True) | Q(end__gt=models.F("start")),
+                name="evidence_span_not_empty",
+            ),
+            models.CheckConstraint(
+                condition=Q(passage__isnull=False, region__isnull=True)
+                | Q(passage__isnull=True, region__isnull=False, start=0, end=0),
+                name="evidence_passage_or_region",
+            ),
             models.UniqueConstraint(
                 fields=["response", "passage", "start", "end"], name="evidence_cited_once"
+            ),
+            models.UniqueConstraint(
+                fields=["response", "region"],
+                condition=Q(region__isnull=False),
+                name="evidence_region_cited_once",
             ),
         ]
 

@@ -26,7 +26,7 @@ from analysis.classwork.heuristics import passage_sentences
 from analysis.models import Source
 from analysis.templatetags.passages import first_lines
 
-PANEL_FORMAT = 2
+PANEL_FORMAT = 3  # 2: image sources' figure with region buttons; 3: lines numbered through each source
 PANEL_TIMEOUT = 7 * 24 * 60 * 60  # seconds; a new version gets a new key anyway
 
 
@@ -36,7 +36,7 @@ def _key(source: Source) -> str:
 
 
 def _render(source: Source) -> dict:
-    html = render_to_string("analysis/_source.html", {"source": source})
+    html = render_to_string("analysis/_source.html", {"source": source, "pupil": True})
     sentences = {
         str(passage.pk): [[s.start, s.end, s.text] for s in passage_sentences(passage.text)]
         for passage in source.passages.all()
@@ -54,6 +54,7 @@ def source_panels(sources: list[Source]) -> list[dict]:
     missing = [source for source in sources if keys[source.pk] not in found]
     if missing:
         prefetch_related_objects(missing, "passages", "glossary")
+        prefetch_related_objects([source for source in missing if source.image], "regions")
         rendered = {keys[source.pk]: _render(source) for source in missing}
         cache.set_many(rendered, PANEL_TIMEOUT)
         found.update(rendered)

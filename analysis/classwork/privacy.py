@@ -22,7 +22,7 @@ def student_data_export(*, student) -> dict:
             Prefetch(
                 "responses",
                 queryset=Response.objects.select_related("question", "mark").prefetch_related(
-                    Prefetch("evidence", queryset=Evidence.objects.select_related("passage"))
+                    Prefetch("evidence", queryset=Evidence.objects.select_related("passage", "region"))
                 ),
             )
         )
@@ -63,7 +63,11 @@ def _submission_data(submission) -> dict:
                 "hints_used": response.hints_used,
                 "updated_at": response.updated_at.isoformat(),
                 "evidence": [
-                    {"passage": evidence.passage.label, "quote": evidence.quote}
+                    (
+                        {"passage": evidence.passage.label, "quote": evidence.quote}
+                        if evidence.passage_id
+                        else {"region": evidence.region.label}
+                    )
                     for evidence in response.evidence.all()
                 ],
                 "mark": _mark_data(response) if released else None,

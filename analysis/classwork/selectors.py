@@ -144,12 +144,19 @@ class Chip:
 
     @property
     def where(self) -> str:
-        """ "Source A, line 14": what a teacher can say aloud."""
+        """ "Source A, line 14" (or "Source B, region: the badge"): what a teacher can say aloud."""
+        if getattr(self.evidence, "region_id", None):
+            return _("Source %(letter)s, region: %(label)s") % {
+                "letter": self.source_letter,
+                "label": self.evidence.region.label,
+            }
         return _("Source %(letter)s, %(lines)s") % {"letter": self.source_letter, "lines": self.lines}
 
     @property
     def before(self) -> str:
         """The few words of the passage just before the quotation ("…" if there are more)."""
+        if getattr(self.evidence, "region_id", None):  # a region of an image: no words around it
+            return ""
         text = self.evidence.passage.text[: self.evidence.start]
         found = _WORDS_BEFORE.search(text)
         words = " ".join(found.group(0).split()) if found else ""
@@ -159,6 +166,8 @@ class Chip:
     @property
     def after(self) -> str:
         """The few words just after it ("…" if the passage goes on)."""
+        if getattr(self.evidence, "region_id", None):
+            return ""
         text = self.evidence.passage.text[self.evidence.end :]
         found = _WORDS_AFTER.match(text)
         words = " ".join(found.group(0).split()) if found else ""
@@ -169,6 +178,8 @@ class Chip:
 def make_chip(evidence: Evidence, letters: dict[int, str], first_lines: dict[int, int] | None = None) -> Chip:
     """``first_lines``: passage id → the number of its first line in its source
     (``panels.source_first_lines``); a passage missing from it starts at line 1."""
+    if evidence.region_id:  # a region of an image source: no lines
+        return Chip(evidence, letters.get(evidence.region.source_id, "?"), 0, 0)
     text = evidence.passage.text
     first = (first_lines or {}).get(evidence.passage_id, 1) + text.count("\n", 0, evidence.start)
     last = first + text.count("\n", evidence.start, max(evidence.start, evidence.end - 1))
@@ -322,7 +333,7 @@ def _workspace_responses(*, assignment: Assignment, student) -> list[Response]:
             # default ordering (response → submission → assignment, student) for nothing.
             Prefetch(
                 "evidence",
-                queryset=Evidence.objects.select_related("passage").order_by("created_at", "pk"),
+                queryset=Evidence.objects.select_related("passage", "region").order_by("created_at", "pk"),
             )
         )
         .order_by("question__position", "question_id")
@@ -366,6 +377,8 @@ def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
         response.submission = submission
         evidence = list(response.evidence.all())
         for cited in evidence:
+            if cited.passage_id is None:
+                continue  # a region: outlined in the browser from the chips (regions.js)
             highlights.setdefault(cited.passage_id, []).append((cited.start, cited.end))
         items.append(
             QuestionItem(
@@ -399,7 +412,7 @@ def response_chips(*, response: Response, sources: list[Source]) -> list[Chip]:
     letters, first_lines = source_letters(sources), source_first_lines(sources)
     return [
         make_chip(evidence, letters, first_lines)
-        for evidence in Evidence.objects.filter(response=response).select_related("passage")
+        for evidence in Evidence.objects.filter(response=response).select_related("passage", "region")
     ]
 
 
@@ -436,7 +449,7 @@ def feedback_load(*, submission: Submission) -> tuple[list[FeedbackItem], int, i
         Response.objects.filter(submission=submission)
         .select_related("question__mark_scheme", "mark")
         .prefetch_related(
-            Prefetch("evidence", queryset=Evidence.objects.select_related("passage")),
+            Prefetch("evidence", queryset=Evidence.objects.select_related("passage", "region")),
             "question__mark_scheme__levels",
         )
         .order_by("question__position", "question_id")

@@ -43,6 +43,7 @@ from analysis.models import (
     Evidence,
     Passage,
     Question,
+    Region,
     Response,
     Submission,
 )
@@ -316,6 +317,43 @@ def evidence_add(
         return evidence, True
 
 
+def evidence_add_region(
+    *, response_id: int, student, region_id: int, assignment_id=None, now=None
+) -> tuple[Evidence, bool]:
+    """Cite a region of an image source as evidence for the answer; return ``(evidence,
+    created)``. The region must belong to one of the exercise's sources (anything else is
+    refused, whatever id the client sends). Citing it twice returns the existing evidence with
+    ``created=False``. The quote is the region's label when cited, for the record. Raises
+    ``EvidenceRejected``, ``WorkClosed`` or ``Response.DoesNotExist`` like ``evidence_add``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        submission = _locked_submission(
+            student=student, now=now, response_id=response_id, assignment_id=assignment_id
+        )
+        response = Response.objects.select_related("question").get(pk=response_id, submission=submission)
+        response.submission = submission
+        region = (
+            Region.objects.filter(
+                pk=region_id, source__exercise_links__exercise_id=submission.assignment.exercise_id
+            )
+            .select_related("source")
+            .first()
+        )
+        if region is None:
+            raise EvidenceRejected(_("That region is not part of this exercise's sources."))
+        existing = Evidence.objects.filter(response=response, region=region).first()
+        if existing is not None:
+            existing.response, existing.region = response, region
+            return existing, False
+        if Evidence.objects.filter(response=response).count() >= EVIDENCE_MAX_PER_ANSWER:
+            raise EvidenceRejected(
+                _("An answer can cite at most %(max)s quotations. Remove one to add another.")
+                % {"max": EVIDENCE_MAX_PER_ANSWER}
+            )
+        evidence = Evidence.objects.create(response=response, region=region, quote=region.label)
+        return evidence, True
+
+
 def evidence_remove(*, evidence_id: int, response_id: int, student, assignment_id=None, now=None) -> Evidence:
     """Delete one piece of evidence from the student's answer; return it (deleted, with its
     response, submission and passage attached) so the caller can say what was removed. Raises
@@ -325,9 +363,9 @@ def evidence_remove(*, evidence_id: int, response_id: int, student, assignment_i
         submission = _locked_submission(
             student=student, now=now, response_id=response_id, assignment_id=assignment_id
         )
-        evidence = Evidence.objects.select_related("passage__source", "response__question").get(
-            pk=evidence_id, response_id=response_id, response__submission=submission
-        )
+        evidence = Evidence.objects.select_related(
+            "passage__source", "region__source", "response__question"
+        ).get(pk=evidence_id, response_id=response_id, response__submission=submission)
         evidence.response.submission = submission
         evidence.delete()
         return evidence
@@ -361,7 +399,10 @@ def _handed_in_responses(submission: Submission) -> list[Response]:
     """The submission's answers, each with ``citations``: its evidence as one
     ``passage:start:end`` list (aggregated in the same query, so handing in reads no more rows)."""
     citation = Concat(
-        Cast("evidence__passage_id", CharField()),
+        Coalesce(
+            Cast("evidence__passage_id", CharField()),
+            Concat(Value("r"), Cast("evidence__region_id", CharField()), output_field=CharField()),
+        ),
         Value(":"),
         Cast("evidence__start", CharField()),
         Value(":"),
@@ -377,6 +418,12 @@ def _handed_in_responses(submission: Submission) -> list[Response]:
     )
 
 
+def _citation(item: str) -> tuple:
+    """``"12:0:5"`` (a passage span) or ``"r3:0:0"`` (a region) as ``answer_fingerprint`` takes it."""
+    key, start, end = item.split(":")
+    return (key if key.startswith("r") else int(key), int(start), int(end))
+
+
 def _remember_handed_in(responses: list[Response]) -> None:
     """Store each answer's fingerprint (text and evidence) as handed in. A mark remembers the
     fingerprint it was given against, so an answer changed after a reopen is flagged for a fresh
@@ -384,7 +431,7 @@ def _remember_handed_in(responses: list[Response]) -> None:
     (one statement); a first hand-in writes them all."""
     changed = []
     for response in responses:
-        citations = [tuple(int(n) for n in item.split(":")) for item in response.citations.split(";") if item]
+        citations = [_citation(item) for item in response.citations.split(";") if item]
         fingerprint = answer_fingerprint(response.text, citations)
         if fingerprint != response.content_hash:
             response.content_hash = fingerprint

@@ -27,7 +27,7 @@ from accounts.decorators import student_required
 from analysis.classwork import errors, panels, privacy
 from analysis.classwork import selectors as work_reads
 from analysis.classwork import services as work
-from analysis.classwork.forms import AnswerSaveForm, EvidenceForm, form_error_message
+from analysis.classwork.forms import AnswerSaveForm, EvidenceForm, RegionEvidenceForm, form_error_message
 from analysis.models import Evidence, Response, Submission
 from config.logging import log_refused
 
@@ -277,6 +277,16 @@ def _evidence_reply(request, *, evidence: Evidence, message: str):
         messages.success(request, message)
         return redirect(_workspace_url(assignment_id, f"response-{answer.pk}"))
     sources = work_reads.exercise_sources(answer.submission.assignment.exercise_id)
+    if evidence.region_id:  # an image region: the chips; regions.js outlines what is cited
+        context = {
+            "assignment_id": assignment_id,
+            "response_id": answer.pk,
+            "chips": work_reads.response_chips(response=answer, sources=sources),
+            "editable": True,
+            "number": answer.question.number,
+        }
+        reply = render(request, WORKSPACE + "#evidence-update", context)
+        return trigger_client_event(reply, "evidence-changed", {"message": message, "response": answer.pk})
     context = {
         "assignment_id": assignment_id,
         "response_id": answer.pk,
@@ -298,7 +308,10 @@ def _evidence_reply(request, *, evidence: Evidence, message: str):
 @require_POST
 @_rate_limited(WORK_WRITE)
 def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int):
-    """Attach ``passage``/``start``/``end`` (character offsets into the passage) to the answer."""
+    """Attach ``passage``/``start``/``end`` (character offsets into the passage) to the answer,
+    or ``region`` (a region of an image source)."""
+    if "region" in request.POST:
+        return _region_evidence_add(request, assignment_id, response_id)
     form = EvidenceForm(request.POST)
     try:
         if not form.is_valid():
@@ -326,6 +339,32 @@ def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int)
     return _evidence_reply(request, evidence=evidence, message=message)
 
 
+def _region_evidence_add(request, assignment_id: int, response_id: int):
+    form = RegionEvidenceForm(request.POST)
+    try:
+        if not form.is_valid():
+            _own_response_or_404(request, assignment_id, response_id)
+            raise errors.EvidenceRejected(_("That region could not be read. Choose it again."))
+        evidence, created = work.evidence_add_region(
+            response_id=response_id,
+            student=request.user,
+            region_id=form.cleaned_data["region"],
+            assignment_id=assignment_id,
+        )
+    except Response.DoesNotExist as missing:
+        raise Http404 from missing
+    except errors.WorkClosed as closed:
+        return _refused(request, assignment_id, closed.message, 409)
+    except errors.EvidenceRejected as rejected:
+        return _refused(request, assignment_id, rejected.message, 422)
+    values = {"n": evidence.response.question.number, "label": evidence.region.label}
+    if created:
+        message = _("Region “%(label)s” cited in question %(n)s.") % values
+    else:
+        message = _("Region “%(label)s” is already cited in question %(n)s.") % values
+    return _evidence_reply(request, evidence=evidence, message=message)
+
+
 @student_required
 @require_POST
 @_rate_limited(WORK_WRITE)
@@ -347,6 +386,8 @@ def evidence_delete(request: HtmxHttpRequest, assignment_id: int, response_id: i
             raise Http404 from closed
         return _refused(request, assignment_id, closed.message, 409)
     message = _("Quotation removed from question %(n)s.") % {"n": evidence.response.question.number}
+    if evidence.region_id:
+        message = _("Region removed from question %(n)s.") % {"n": evidence.response.question.number}
     return _evidence_reply(request, evidence=evidence, message=message)
 
 

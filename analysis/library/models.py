@@ -131,6 +131,25 @@ class Source(Owned):
         verbose_name=_("based on"),
         help_text=_("The item this one was copied from, or the version it replaces."),
     )
+    # Visual sources (docs/visual-sources.md): an image whose citable units are its regions.
+    image = models.FileField(
+        _("image"),
+        upload_to="sources/",
+        blank=True,
+        max_length=200,
+        help_text=_("PNG, JPEG or WebP, checked and re-encoded on upload (analysis.studio.images)."),
+    )
+    image_width = models.PositiveIntegerField(_("image width"), null=True, blank=True)
+    image_height = models.PositiveIntegerField(_("image height"), null=True, blank=True)
+    image_sha256 = models.CharField(
+        _("image checksum"), max_length=64, blank=True, help_text=_("Of the stored (re-encoded) bytes.")
+    )
+    alt_text = models.TextField(
+        _("alt text"), blank=True, help_text=_("What the image shows, for pupils who cannot see it.")
+    )
+    transcription = models.TextField(
+        _("transcription"), blank=True, help_text=_("Any words in the image, written out.")
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = SlugManager()
@@ -142,6 +161,10 @@ class Source(Owned):
         constraints = [
             models.CheckConstraint(condition=Q(slug__regex=SLUG_REGEX), name="source_slug_format"),
             *_slug_constraints("source"),
+            models.CheckConstraint(
+                condition=Q(image="") | (Q(image_width__gte=1) & Q(image_height__gte=1) & ~Q(alt_text="")),
+                name="source_image_has_size_and_alt_text",
+            ),
         ]
 
     def __str__(self):
@@ -149,6 +172,10 @@ class Source(Owned):
 
     def get_absolute_url(self):
         return reverse("sources:source-detail", args=[self.slug])
+
+    @property
+    def is_visual(self) -> bool:
+        return bool(self.image)
 
     def natural_key(self):
         return (self.slug,)
@@ -192,6 +219,67 @@ class Passage(models.Model):
             "students' evidence quotes this passage, and %(broken)s of %(total)s quotations "
             "would no longer match the new text; keep the quoted wording where it is"
         ) % {"broken": len(broken), "total": len(quotations)}
+
+
+# --- Visual sources: regions of an image --------------------------------------------
+
+REGION_SLACK = 0.000001  # x + w and y + h may reach 1 (the floating-point sum may overshoot a hair)
+
+
+class Region(models.Model):
+    """A rectangle of a source's image that pupils can cite, stored as fractions (0..1) of the
+    image's width and height, so it survives any display size. Evidence protects it."""
+
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="regions", verbose_name=_("source")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    label = models.CharField(_("label"), max_length=100)
+    x = models.FloatField(_("left"))
+    y = models.FloatField(_("top"))
+    w = models.FloatField(_("width"))
+    h = models.FloatField(_("height"))
+
+    class Meta:
+        ordering = ["source", "position", "pk"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        constraints = [
+            models.CheckConstraint(condition=~Q(label=""), name="region_label_not_empty"),
+            models.CheckConstraint(
+                condition=Q(x__gte=0) & Q(y__gte=0) & Q(w__gt=0) & Q(h__gt=0),
+                name="region_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(x__lte=1 - models.F("w") + REGION_SLACK)
+                & Q(y__lte=1 - models.F("h") + REGION_SLACK),
+                name="region_within_image",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.source.title}: {self.label}"
+
+    def clean(self):
+        super().clean()
+        if self.pk is not None:
+            stored = Region.objects.filter(pk=self.pk).values("x", "y", "w", "h").first()
+            moved = stored and any(abs(stored[k] - (getattr(self, k) or 0)) > 1e-9 for k in "xywh")
+            if moved and self.evidence.exists():
+                raise ValidationError(
+                    _(
+                        "Pupils have cited this region, so it cannot be moved or resized; "
+                        "its label can change."
+                    )
+                )
+
+    def percent(self, name: str) -> float:
+        return round(getattr(self, name) * 100, 2)
+
+    @property
+    def box(self) -> dict[str, float]:
+        """Left, top, width and height in percent, for the page's overlay."""
+        return {name: self.percent(name) for name in ("x", "y", "w", "h")}
 
 
 class GlossaryTerm(models.Model):

@@ -29,6 +29,13 @@ Decisions worth knowing:
   least two sources. Other stages must name a source.
 * A passage quoted in students' evidence may be reworded only if every
   quotation is still found at the same offsets; otherwise the import is refused.
+* Visual sources (docs/visual-sources.md): a source may name an ``image`` carried in a
+  ``.zip`` pack beside ``pack.yaml`` (``images/<file>``), with ``alt_text``, ``transcription``
+  and ``regions`` (fractions of the image). The zip is checked before anything is read (size,
+  number of files, names, symlinks, uncompressed sizes) and every image goes through the same
+  checks as a teacher's upload (``analysis.studio.images``). An image is re-encoded and stored
+  on its first import; re-importing the same bytes (or bytes that re-encode to what is stored)
+  leaves it alone, so export → import → export is byte-identical.
 * Export writes keys in the documented order, omits empty optional keys and
   writes multi-line text as block scalars (``|``/``|-``/``|+``) unless only a
   double-quoted string can hold it exactly, so text round-trips byte for byte.
@@ -38,8 +45,12 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import hashlib
+import io
 import re
+import stat
 import sys
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -64,10 +75,12 @@ from analysis.models import (
     MarkScheme,
     Passage,
     Question,
+    Region,
     Response,
     Source,
     Stage,
 )
+from analysis.studio.images import ImageRejected, image_check, image_discard, image_store
 
 UTF8_BOM = b"\xef\xbb\xbf"
 MAX_MARKS = 100
@@ -132,7 +145,7 @@ def _referable(queryset, owner, slugs) -> dict:
 # --- Schema --------------------------------------------------------------------
 
 # Kinds of value. TEXTS and SLUGS are lists of them; LIST is a list of mappings.
-TEXT, SLUG, INT, DATE, STAGE = "text", "slug", "int", "date", "stage"
+TEXT, SLUG, INT, DATE, STAGE, FRACTION = "text", "slug", "int", "date", "stage", "fraction"
 TEXTS, SLUGS, LIST = "texts", "slugs", "list"
 
 
@@ -164,6 +177,13 @@ GLOSSARY_TERM = {
     "term": _text(GlossaryTerm, "term", required=True),
     "definition": _text(GlossaryTerm, "definition", required=True),
 }
+REGION = {
+    "label": _text(Region, "label", required=True),
+    "x": Field(FRACTION, required=True),
+    "y": Field(FRACTION, required=True),
+    "w": Field(FRACTION, required=True),
+    "h": Field(FRACTION, required=True),
+}
 SOURCE = {
     "slug": Field(SLUG, required=True, max_length=_max_length(Source, "slug")),
     "title": _text(Source, "title", required=True),
@@ -179,10 +199,15 @@ SOURCE = {
     "citation": _text(Source, "citation"),
     "rights": _text(Source, "rights"),
     "translation": _text(Source, "translation"),
+    "image": Field(TEXT, max_length=200),  # a file in the .zip pack: images/<name>
+    "alt_text": _text(Source, "alt_text"),
+    "transcription": _text(Source, "transcription"),
     # Older packs called the teachers' notes "provenance" (pupils saw it as "About this text").
     "provenance": Field(TEXT, max_length=None, attr="teacher_notes", legacy=True),
-    "passages": Field(LIST, required=True, schema=PASSAGE),
+    # Required unless the source has an image (checked in _check_sources).
+    "passages": Field(LIST, schema=PASSAGE),
     "glossary": Field(LIST, schema=GLOSSARY_TERM),
+    "regions": Field(LIST, schema=REGION),
 }
 LEVEL = {
     "level": Field(INT, required=True, low=1, high=MAX_MARKS, attr="number"),
@@ -482,6 +507,7 @@ class _Checker:
             INT: _("a whole number"),
             DATE: _("a date written YYYY-MM-DD"),
             STAGE: _("a stage"),
+            FRACTION: _("a number from 0 to 1"),
         }[spec.kind]
         return {"expected": expected, "kind": kind}
 
@@ -556,6 +582,14 @@ class _Checker:
                 pass
         self.add(line, path, _("'%(value)s' is not a date written YYYY-MM-DD") % {"value": value})
         return None
+
+    def _check_fraction(self, value, spec, line, path):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return self._wrong_type(value, spec, line, path)
+        if not 0 <= value <= 1:
+            self.add(line, path, _("%(value)s is out of range: it must be from 0 to 1") % {"value": value})
+            return None
+        return float(value)
 
     def _check_stage(self, value, spec, line, path):
         if value not in Stage.values:
@@ -665,13 +699,61 @@ def _check_levels(checker: _Checker, scheme: Record) -> int | None:
     return max((level["max"] for level in bands), default=None)
 
 
-def _check_pack(checker: _Checker, pack: Record, owner=None) -> None:
+def _check_sources(checker: _Checker, sources: list[Record], images: dict[str, bytes] | None) -> None:
+    """Passages or an image; an image's file in the zip, checked as an upload; its regions."""
+    for source in sources:
+        if "image" not in source and "image" not in source.lines:
+            if "passages" not in source.lines:
+                checker.add(source.line, source.path_of("passages"), _("is required"))
+            elif not source.get("passages"):
+                checker.add(source.line_of("passages"), source.path_of("passages"), _("must not be empty"))
+        for item in source.items_of("regions"):
+            if "image" not in source:
+                break
+            if not {"x", "y", "w", "h"} <= set(item):
+                continue
+            if item["w"] <= 0 or item["h"] <= 0:
+                checker.add(item.line, item.path, _("a region needs a width and a height above 0"))
+            elif item["x"] + item["w"] > 1 + 1e-6 or item["y"] + item["h"] > 1 + 1e-6:
+                checker.add(
+                    item.line,
+                    item.path,
+                    _("the region runs off the image (x + w and y + h must be at most 1)"),
+                )
+        if source.get("regions") and "image" not in source:
+            checker.add(source.line_of("regions"), source.path_of("regions"), _("regions need an image"))
+        if "image" not in source:
+            continue
+        line, path = source.line_of("image"), source.path_of("image")
+        if not source.get("alt_text", "").strip():
+            checker.add(source.line, source.path_of("alt_text"), _("is required for a source with an image"))
+        if images is None:
+            checker.add(line, path, _("an image travels in a .zip pack (pack.yaml and images/<file>)"))
+            continue
+        data = images.get(source["image"])
+        if data is None:
+            names = ", ".join(sorted(images)) or _("none")
+            checker.add(
+                line,
+                path,
+                _("'%(name)s' is not in the pack (its images: %(names)s)")
+                % {"name": source["image"], "names": names},
+            )
+            continue
+        try:
+            source.image = (hashlib.sha256(data).hexdigest(), image_check(data))
+        except ImageRejected as rejected:
+            checker.add(line, path, rejected.message)
+
+
+def _check_pack(checker: _Checker, pack: Record, images: dict[str, bytes] | None = None, owner=None) -> None:
     """Rules that span records, including references into the library."""
     sources = pack.items_of("sources")
     schemes = pack.items_of("mark_schemes")
     exercises = pack.items_of("exercises")
     if not (sources or schemes or exercises) and not checker.errors:
         checker.add(pack.line, "", _("the pack holds no sources, mark schemes or exercises"))
+    _check_sources(checker, sources, images)
 
     _check_duplicates(checker, sources, "slug", _("slug"))
     _check_duplicates(checker, schemes, "slug", _("slug"))
@@ -806,6 +888,8 @@ class ImportSummary:
         gettext_noop("sources"),
         gettext_noop("passages"),
         gettext_noop("glossary terms"),
+        gettext_noop("images"),
+        gettext_noop("regions"),
         gettext_noop("mark schemes"),
         gettext_noop("levels"),
         gettext_noop("exercises"),
@@ -834,6 +918,8 @@ class _Writer:
         self.checker = checker
         self.summary = summary
         self.owner = owner
+        self.stored: list[str] = []  # image files written by this import (removed if it fails)
+        self.replaced: list[str] = []  # image files no longer used once it commits
 
     def existing(self, model, slug):
         """The item with this slug in the owner's space, or a new one that will belong there."""
@@ -872,7 +958,7 @@ class _Writer:
         """Model attribute values for a record: omitted optional keys become blank."""
         values = {}
         for key, spec in schema.items():
-            if spec.kind == LIST:
+            if spec.kind == LIST or (schema is SOURCE and key == "image"):
                 continue
             if spec.legacy:
                 if key in record and not values.get(spec.attr):
@@ -892,10 +978,71 @@ class _Writer:
 
     def source(self, record: Record) -> Source:
         source = self.existing(Source, record["slug"])
-        source = self.save(source, self.values(record, SOURCE), "sources", record, SOURCE)
+        values = self.values(record, SOURCE)
+        values.update(self.image_values(source, record))
+        source = self.save(source, values, "sources", record, SOURCE)
         self.passages(source, record)
         self.glossary(source, record)
+        self.regions(source, record)
         return source
+
+    def image_values(self, source: Source, record: Record) -> dict:
+        """The image columns: unchanged when the pack's file is what is stored (or re-encodes to
+        it); otherwise the checked image is stored under a new random name."""
+        old = source.image.name if source.pk and source.image else ""
+        if "image" not in record:
+            if old:
+                self.replaced.append(old)
+                self.summary.add("images", "deleted")
+            return {"image": "", "image_width": None, "image_height": None, "image_sha256": ""}
+        raw_sha, checked = record.image
+        if old and source.image_sha256 in (raw_sha, checked.sha256):
+            self.summary.add("images", "unchanged")
+            return {"image": old}
+        name = image_store(checked)
+        self.stored.append(name)
+        if old:
+            self.replaced.append(old)
+        self.summary.add("images", "updated" if old else "created")
+        return {
+            "image": name,
+            "image_width": checked.width,
+            "image_height": checked.height,
+            "image_sha256": checked.sha256,
+        }
+
+    def regions(self, source: Source, record: Record) -> None:
+        pairs, extras = self.positional(list(source.regions.all()), record.items_of("regions"))
+        cited = set(Evidence.objects.filter(region__source=source).values_list("region_id", flat=True))
+        for position, (region, item) in enumerate(pairs):
+            values = self.values(item, REGION, position=position)
+            moved = region is not None and any(abs(getattr(region, k) - values[k]) > 1e-9 for k in "xywh")
+            if moved and region.pk in cited:
+                self.checker.add(
+                    item.line,
+                    item.path,
+                    _(
+                        "region %(number)s (“%(label)s”) is cited in students' evidence, so it "
+                        "cannot be moved or resized; keep its x, y, w and h"
+                    )
+                    % {"number": position + 1, "label": region.label},
+                )
+                continue
+            self.save(region or Region(source=source), values, "regions", item, REGION)
+        for index, region in enumerate(extras, start=len(pairs) + 1):
+            if region.pk in cited:
+                self.checker.add(
+                    record.line_of("regions") if "regions" in record.lines else record.line,
+                    record.path_of("regions"),
+                    _(
+                        "region %(number)s (“%(label)s”) is cited in students' evidence, so it "
+                        "cannot be removed; keep it in the pack"
+                    )
+                    % {"number": index, "label": region.label},
+                )
+            else:
+                region.delete()
+                self.summary.add("regions", "deleted")
 
     def passages(self, source: Source, record: Record) -> None:
         pairs, extras = self.positional(list(source.passages.all()), record.items_of("passages"))
@@ -1033,48 +1180,217 @@ class _DryRun(Exception):
     pass
 
 
-def pack_import(*, data: bytes, filename: str, dry_run: bool = False, owner=None) -> ImportSummary:
+def pack_import(
+    *,
+    data: bytes,
+    filename: str,
+    dry_run: bool = False,
+    images: dict[str, bytes] | None = None,
+    owner=None,
+) -> ImportSummary:
     """Check a pack and write it in one transaction, into the site library (``owner=None``)
     or into one teacher's own items (``owner``), which is all a teacher's import can touch.
 
     Returns what was created, updated, left unchanged and deleted; raises
     :class:`PackInvalid` listing every error, in which case nothing was written.
     With ``dry_run`` everything is checked (including the write-time checks)
-    and then rolled back.
+    and then rolled back. ``images``: the image files of a .zip pack, by name
+    (``images/poster.png``); None for a YAML file on its own.
     """
     node = _parse(data, filename)
     checker = _Checker(filename)
     summary = ImportSummary(filename=filename, dry_run=dry_run)
+    writer = _Writer(checker, summary, owner)
     try:
         with transaction.atomic():
             pack = checker.mapping(node, PACK, "")
-            _check_pack(checker, pack, owner)
+            _check_pack(checker, pack, images, owner)
             if checker.errors:
                 raise PackInvalid(checker.errors)
-            _Writer(checker, summary, owner).pack(pack)
+            writer.pack(pack)
             if checker.errors:
                 raise PackInvalid(checker.errors)
             if dry_run:
                 raise _DryRun
+            for name in writer.replaced:  # files nothing refers to once the import commits
+                transaction.on_commit(lambda name=name: image_discard(name))
     except _DryRun:
-        pass
+        _discard(writer.stored)
     except IntegrityError as exc:
+        _discard(writer.stored)
         raise PackInvalid(
             [PackError(filename, None, "", _("the database refused the pack: %(error)s") % {"error": exc})]
         ) from exc
+    except BaseException:
+        _discard(writer.stored)
+        raise
     return summary
+
+
+def _discard(names: list[str]) -> None:
+    for name in names:
+        image_discard(name)
+
+
+# --- .zip packs: pack.yaml and images/<file> -------------------------------------------
+
+ZIP_YAML_NAMES = ("pack.yaml", "pack.yml")
+ZIP_IMAGE_NAME = re.compile(r"images/[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def is_zip(data: bytes, filename: str) -> bool:
+    return filename.lower().endswith(".zip") or data[:4] == b"PK\x03\x04"
+
+
+def read_zip(data: bytes, filename: str) -> tuple[bytes, dict[str, bytes]]:
+    """``(pack.yaml bytes, {"images/<file>": bytes})`` from a .zip pack, after checking the
+    archive itself: its size, its number of files, every name (no absolute path, no ``..``,
+    no folder but ``images/``, no symlink), encryption, and the uncompressed sizes (declared
+    and actually read, so a zip bomb stops at the limit). Raises :class:`PackInvalid`."""
+    errors: list[PackError] = []
+
+    def fail(message):
+        raise PackInvalid([PackError(filename, None, "", message)])
+
+    if len(data) > settings.SOURCE_PACK_ZIP_MAX_BYTES:
+        fail(
+            _("the .zip pack is larger than the %(limit)s-byte limit")
+            % {"limit": settings.SOURCE_PACK_ZIP_MAX_BYTES}
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise PackInvalid([PackError(filename, None, "", _("this is not a readable .zip file"))]) from exc
+    files = [info for info in infos if not info.is_dir()]
+    if len(infos) > settings.SOURCE_PACK_ZIP_MAX_FILES:
+        fail(
+            _("the .zip pack holds %(count)s entries; the limit is %(limit)s")
+            % {"count": len(infos), "limit": settings.SOURCE_PACK_ZIP_MAX_FILES}
+        )
+    declared = sum(info.file_size for info in files)
+    if declared > settings.SOURCE_PACK_ZIP_MAX_BYTES:
+        fail(
+            _("the .zip pack would unpack to %(size)s bytes; the limit is %(limit)s")
+            % {"size": declared, "limit": settings.SOURCE_PACK_ZIP_MAX_BYTES}
+        )
+    names = [info.filename for info in infos]
+    for info in infos:
+        name = info.filename
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            errors.append(PackError(filename, None, name, _("symbolic links are not allowed in a pack")))
+        elif info.flag_bits & 0x1:
+            errors.append(PackError(filename, None, name, _("encrypted files are not allowed in a pack")))
+        elif names.count(name) > 1:
+            errors.append(PackError(filename, None, name, _("the name appears twice in the .zip")))
+        elif info.is_dir():
+            if name != "images/":
+                errors.append(PackError(filename, None, name, _("a pack holds only the folder images/")))
+        elif name not in ZIP_YAML_NAMES and not ZIP_IMAGE_NAME.fullmatch(name):
+            errors.append(
+                PackError(
+                    filename,
+                    None,
+                    name,
+                    _(
+                        "not allowed here: a .zip pack holds pack.yaml and images/<file> (letters, "
+                        "digits, '.', '_' and '-'; no other folders, no absolute paths, no '..')"
+                    ),
+                )
+            )
+    yaml_names = [name for name in names if name in ZIP_YAML_NAMES]
+    if not yaml_names:
+        errors.append(PackError(filename, None, "", _("the .zip pack has no pack.yaml at its top level")))
+    elif len(yaml_names) > 1:
+        errors.append(PackError(filename, None, "", _("the .zip pack has both pack.yaml and pack.yml")))
+    if errors:
+        raise PackInvalid(errors)
+
+    def read(info, limit):
+        if info.file_size > limit:
+            return None
+        try:
+            with archive.open(info) as member:
+                content = member.read(limit + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise PackInvalid(
+                [
+                    PackError(
+                        filename, None, info.filename, _("cannot be read from the .zip (%(e)s)") % {"e": exc}
+                    )
+                ]
+            ) from exc
+        return content if len(content) <= limit else None
+
+    pack_data, images = b"", {}
+    for info in files:
+        if info.filename in ZIP_YAML_NAMES:
+            content = read(info, settings.SOURCE_PACK_MAX_BYTES)
+            if content is None:
+                raise PackInvalid([_too_big(f"{filename}:{info.filename}")])
+            pack_data = content
+        else:
+            content = read(info, settings.SOURCE_IMAGE_MAX_BYTES)
+            if content is None:
+                errors.append(
+                    PackError(
+                        filename,
+                        None,
+                        info.filename,
+                        _("the image is larger than the %(limit)s-byte limit")
+                        % {"limit": settings.SOURCE_IMAGE_MAX_BYTES},
+                    )
+                )
+            else:
+                images[info.filename] = content
+    if errors:
+        raise PackInvalid(errors)
+    return pack_data, images
+
+
+def pack_import_any(*, data: bytes, filename: str, dry_run: bool = False, owner=None) -> ImportSummary:
+    """A YAML pack, or a .zip pack (pack.yaml and its images)."""
+    if is_zip(data, filename):
+        pack_data, images = read_zip(data, filename)
+        return pack_import(
+            data=pack_data, filename=f"{filename}:pack.yaml", dry_run=dry_run, images=images, owner=owner
+        )
+    return pack_import(data=data, filename=filename, dry_run=dry_run, owner=owner)
+
+
+def _limit_for(filename: str) -> int:
+    if filename.lower().endswith(".zip"):
+        return settings.SOURCE_PACK_ZIP_MAX_BYTES
+    return settings.SOURCE_PACK_MAX_BYTES
 
 
 def pack_import_file(*, file, filename: str, dry_run: bool = False, owner=None) -> ImportSummary:
     """Import from an open binary file, reading at most one byte past the size limit."""
-    data = file.read(settings.SOURCE_PACK_MAX_BYTES + 1)
-    return pack_import(data=data, filename=filename, dry_run=dry_run, owner=owner)
+    data = file.read(_limit_for(filename) + 1)
+    if len(data) > _limit_for(filename) and filename.lower().endswith(".zip"):
+        raise PackInvalid(
+            [
+                PackError(
+                    filename,
+                    None,
+                    "",
+                    _("the .zip pack is larger than the %(limit)s-byte limit")
+                    % {"limit": settings.SOURCE_PACK_ZIP_MAX_BYTES},
+                )
+            ]
+        )
+    return pack_import_any(data=data, filename=filename, dry_run=dry_run, owner=owner)
 
 
 def pack_import_path(*, path: str | Path, dry_run: bool = False) -> ImportSummary:
     path = Path(path)
     try:
-        if path.stat().st_size > settings.SOURCE_PACK_MAX_BYTES:
+        if path.stat().st_size > _limit_for(path.name):
+            if path.suffix.lower() == ".zip":
+                raise PackInvalid(
+                    [PackError(str(path), None, "", _("the .zip pack is larger than the size limit"))]
+                )
             raise PackInvalid([_too_big(str(path))])  # refused before a byte is read
         with path.open("rb") as file:
             return pack_import_file(file=file, filename=str(path), dry_run=dry_run)
@@ -1135,8 +1451,18 @@ def _dump_record(values: dict, schema: dict[str, Field]) -> dict:
     return out
 
 
+def image_path(source: Source) -> str:
+    """Where a source's image goes in a .zip pack."""
+    return f"images/{source.slug}.{source.image.name.rsplit('.', 1)[-1].lower()}" if source.image else ""
+
+
 def _source_data(source: Source) -> dict:
     values = {key: getattr(source, spec.attr or key, None) for key, spec in SOURCE.items() if not spec.legacy}
+    values["image"] = image_path(source)
+    values["regions"] = [
+        _dump_record({"label": r.label, "x": r.x, "y": r.y, "w": r.w, "h": r.h}, REGION)
+        for r in source.regions.all()
+    ]
     values["passages"] = [
         _dump_record({"label": p.label, "text": p.text}, PASSAGE) for p in source.passages.all()
     ]
@@ -1173,16 +1499,58 @@ def _counts_by(queryset, key: str) -> dict[int, int]:
     return dict(queryset.values(key).annotate(n=Count("pk")).values_list(key, "n"))
 
 
+def _by_slug(queryset, slugs, owner=None) -> dict:
+    """Site-library items by slug (teachers' own items have slugs of their own namespace)."""
+    return _referable(queryset, owner, slugs)
+
+
 def _fetch(queryset, slugs: list[str], missing: list[str], owner=None) -> list:
-    """Items by slug: the site library's, or for a teacher their own, then the site library's."""
-    found = _referable(queryset, owner, slugs)
+    found = _by_slug(queryset, slugs, owner)
     missing.extend(slug for slug in slugs if slug not in found)
     return [found[slug] for slug in slugs if slug in found]
 
 
 def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), owner=None) -> str:
-    """Write the named sources, mark schemes and exercises as one pack (of the site library,
-    or with ``owner``, that teacher's own items and the site-library items they use).
+    """The pack's YAML text only (a source's image is named, not carried: see ``pack_export_zip``)."""
+    return pack_export_files(
+        source_slugs=source_slugs,
+        mark_scheme_slugs=mark_scheme_slugs,
+        exercise_slugs=exercise_slugs,
+        owner=owner,
+    )[0]
+
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same pack always zips to the same bytes
+
+
+def pack_zip(text: str, images: dict[str, bytes]) -> bytes:
+    """``pack.yaml`` then ``images/…`` in name order, with fixed dates and permissions: the same
+    pack always gives the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        entries = [("pack.yaml", text.encode("utf-8"), zipfile.ZIP_DEFLATED)]
+        entries += [(name, images[name], zipfile.ZIP_STORED) for name in sorted(images)]
+        for name, content, compression in entries:
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = compression
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            archive.writestr(info, content, compress_type=compression, compresslevel=9)
+    return out.getvalue()
+
+
+def pack_export_zip(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=()) -> bytes:
+    text, images = pack_export_files(
+        source_slugs=source_slugs, mark_scheme_slugs=mark_scheme_slugs, exercise_slugs=exercise_slugs
+    )
+    return pack_zip(text, images)
+
+
+def pack_export_files(
+    *, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), owner=None
+) -> tuple[str, dict]:
+    """Write the named sources, mark schemes and exercises as one pack: its YAML text, and the
+    stored bytes of its sources' images by their path in a .zip pack.
 
     An exercise brings its sources and its questions' mark schemes with it, so
     the pack imports on its own. Order: the slugs as named, then what the
@@ -1225,6 +1593,7 @@ def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), own
         Source.objects.prefetch_related(
             Prefetch("passages", Passage.objects.order_by("position", "pk")),
             Prefetch("glossary", GlossaryTerm.objects.order_by("position", "pk")),
+            Prefetch("regions", Region.objects.order_by("position", "pk")),
         ),
         source_slugs,
         missing,
@@ -1258,4 +1627,9 @@ def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), own
     # Lossless or nothing: a representer slip must never quietly change a passage.
     if yaml.safe_load(text) != data:
         raise AssertionError("source pack export does not read back identically")
-    return text
+    images = {}
+    for source in sources:
+        if source.image:
+            with source.image.open("rb") as file:
+                images[image_path(source)] = file.read()
+    return text, images

@@ -10,9 +10,11 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from analysis.models import GlossaryTerm, Passage, Source
+from analysis.models import GlossaryTerm, Passage, Region, Source
 
 
+@receiver(post_save, sender=Region, dispatch_uid="region-saved-touches-source")
+@receiver(post_delete, sender=Region, dispatch_uid="region-deleted-touches-source")
 @receiver(post_save, sender=Passage, dispatch_uid="passage-saved-touches-source")
 @receiver(post_delete, sender=Passage, dispatch_uid="passage-deleted-touches-source")
 @receiver(post_save, sender=GlossaryTerm, dispatch_uid="term-saved-touches-source")

@@ -1,5 +1,6 @@
-from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, redirect, render
+from django.db.models import F, Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import teacher_required
@@ -16,15 +17,21 @@ def source_list(request):
 @teacher_required
 @require_GET
 def source_detail(request, slug):
-    source = get_object_or_404(
-        Source.objects.prefetch_related(
+    """A source the teacher may see, by slug: the site library's first (slugs are unique there),
+    then the teacher's own, then what colleagues share."""
+    source = (
+        Source.objects.visible_to(request.user)
+        .filter(slug=slug)
+        .prefetch_related(
             "passages",
             "glossary",
             Prefetch(
                 "exercises", queryset=Exercise.objects.visible_to(request.user).current().order_by("title")
             ),
-        ),
-        slug=slug,
-        owner__isnull=True,  # slugs name site-library items; teachers' own are under /teach/sources/
+        )
+        .order_by(F("owner").asc(nulls_first=True), "pk")
+        .first()
     )
+    if source is None:
+        raise Http404
     return render(request, "analysis/source_detail.html", {"source": source})

@@ -307,7 +307,7 @@ def level_distributions(assignment: Assignment, questions) -> list[QuestionInsig
 
 def evidence_heat(assignment: Assignment, question=None) -> dict[int, int]:
     """Passage id → how many students cited it (in any answer, or in one question's)."""
-    evidence = Evidence.objects.filter(response__submission__assignment=assignment)
+    evidence = Evidence.objects.filter(response__submission__assignment=assignment, passage__isnull=False)
     if question is not None:
         evidence = evidence.filter(response__question=question)
     return dict(
@@ -315,4 +315,17 @@ def evidence_heat(assignment: Assignment, question=None) -> dict[int, int]:
         .annotate(n=Count("response__submission", distinct=True))
         .order_by()
         .values_list("passage_id", "n")
+    )
+
+
+def region_heat(assignment: Assignment, question=None) -> dict[int, int]:
+    """Image region id → how many students cited it (visual sources), like ``evidence_heat``."""
+    evidence = Evidence.objects.filter(response__submission__assignment=assignment, region__isnull=False)
+    if question is not None:
+        evidence = evidence.filter(response__question=question)
+    return dict(
+        evidence.values("region_id")
+        .annotate(n=Count("response__submission", distinct=True))
+        .order_by()
+        .values_list("region_id", "n")
     )

@@ -14,7 +14,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analysis.classwork.models import answer_fingerprint
+from analysis.classwork.models import answer_fingerprint, citation_key
 from analysis.classwork.rules import answered_q
 from analysis.models import Assignment, CommentBankEntry, Mark, MarkChange, Response, Submission
 
@@ -91,7 +91,11 @@ def mark_save(*, response: Response, marker, level: int | None, marks: int, comm
         # Handed in before answers were fingerprinted: take the answer as it stands (it cannot
         # change while handed in).
         response.content_hash = answer_fingerprint(
-            response.text, response.evidence.values_list("passage_id", "start", "end")
+            response.text,
+            [
+                citation_key(*row)
+                for row in response.evidence.values_list("passage_id", "region_id", "start", "end")
+            ],
         )
         response.save(update_fields=["content_hash"])
     mark = Mark.objects.filter(response=response).first()

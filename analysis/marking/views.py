@@ -37,6 +37,7 @@ class MarkingItem:
     hidden: bool
     form: MarkForm | None
     cited: list = field(default_factory=list)  # [(passage, [evidence, ...]), ...] in passage order
+    cited_regions: list = field(default_factory=list)  # [(source, [evidence, ...]), ...]: image regions
     changes: list = field(default_factory=list)
     saved_message: str = ""
     refusal: str = ""
@@ -57,8 +58,8 @@ def marking_responses(queryset):
     return queryset.select_related("submission__student", "question__mark_scheme", "mark").prefetch_related(
         Prefetch(
             "evidence",
-            queryset=Evidence.objects.select_related("passage__source").order_by(
-                "passage__source_id", "passage__position", "start"
+            queryset=Evidence.objects.select_related("passage__source", "region__source").order_by(
+                "passage__source_id", "passage__position", "start", "region__position"
             ),
         ),
         Prefetch(
@@ -70,8 +71,18 @@ def marking_responses(queryset):
 def cited(response) -> list:
     by_passage = {}
     for evidence in response.evidence.all():
-        by_passage.setdefault(evidence.passage, []).append(evidence)
+        if evidence.passage_id:
+            by_passage.setdefault(evidence.passage, []).append(evidence)
     return list(by_passage.items())
+
+
+def cited_regions(response) -> list:
+    """The regions of image sources an answer cites, by source: [(source, [evidence, ...])]."""
+    by_source = {}
+    for evidence in response.evidence.all():
+        if evidence.region_id:
+            by_source.setdefault(evidence.region.source, []).append(evidence)
+    return list(by_source.items())
 
 
 def _build_item(request, assignment, response, *, levels, bank, numbers, heading, bound=None) -> MarkingItem:
@@ -95,6 +106,7 @@ def _build_item(request, assignment, response, *, levels, bank, numbers, heading
         hidden=hidden,
         form=form,
         cited=cited(response),
+        cited_regions=cited_regions(response),
         changes=list(mark.changes.all()) if mark else [],
     )
 
@@ -308,6 +320,7 @@ def submission_mark(request: HtmxHttpRequest, pk, submission_id):
     bank = list(CommentBankEntry.objects.filter(teacher=request.user))
     items = []
     evidence_by_passage = {}
+    cited_region_ids = set()
     for response in marking_responses(page.responses):
         item = _build_item(
             request,
@@ -321,7 +334,10 @@ def submission_mark(request: HtmxHttpRequest, pk, submission_id):
         item.by = page.by
         items.append(item)
         for evidence in response.evidence.all():
-            evidence_by_passage.setdefault(evidence.passage_id, []).append(evidence)
+            if evidence.region_id:
+                cited_region_ids.add(evidence.region_id)
+            else:
+                evidence_by_passage.setdefault(evidence.passage_id, []).append(evidence)
     hidden = anonymity.hides_name(assignment, submission)
     total = sum(item.response.mark.marks for item in items if hasattr(item.response, "mark"))
     context = {
@@ -335,6 +351,7 @@ def submission_mark(request: HtmxHttpRequest, pk, submission_id):
         "next_url": page.next_url,
         "sources": scope.exercise_sources(assignment.exercise),
         "evidence_by_passage": evidence_by_passage,
+        "cited_regions": cited_region_ids,
         "total": total,
         "out_of": sum(q.max_marks for q in questions),
         "markable": submission.status in MARKABLE_STATUSES,

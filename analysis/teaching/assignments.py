@@ -18,7 +18,7 @@ from analysis.marking import selectors as marking_reads
 from analysis.marking import services as marking
 from analysis.marking.selectors import CellState
 from analysis.marking.services import MARKABLE_STATUSES
-from analysis.marking.views import cited, marking_responses
+from analysis.marking.views import cited, cited_regions, marking_responses
 from analysis.models import Exercise, Extension, Response, Submission
 from analysis.teaching import scope
 from analysis.teaching import services as teaching_services
@@ -357,7 +357,7 @@ def submission_print(request, pk, submission_id):
         "assignment": assignment,
         "submission": submission,
         "student_name": anonymity.student_label(assignment, submission, numbers),
-        "responses": [(r, cited(r)) for r in responses],
+        "responses": [(r, cited(r), cited_regions(r)) for r in responses],
         "total": sum(m.marks for m in marks),
         "out_of": sum(r.question.max_marks for r in responses),
     }
@@ -391,6 +391,8 @@ def assignment_insight(request, pk):
     sources = scope.exercise_sources(assignment.exercise)
     all_passages = [p.pk for source in sources for p in source.passages.all()]
     heat = {pk: heat.get(pk, 0) for pk in all_passages}
+    region_heat = marking_reads.region_heat(assignment, focus)
+    region_heat = {r.pk: region_heat.get(r.pk, 0) for source in sources for r in source.regions.all()}
     context = {
         "assignment": assignment,
         "questions": questions,
@@ -399,6 +401,8 @@ def assignment_insight(request, pk):
         "sources": sources,
         "heat": heat,
         "heat_levels": {pk: charts.heat_level(count, students) for pk, count in heat.items()},
+        "region_heat": region_heat,
+        "region_heat_levels": {pk: charts.heat_level(n, students) for pk, n in region_heat.items()},
         "students": students,
         "chart": {
             "label_width": charts.CHART_LABEL_WIDTH,

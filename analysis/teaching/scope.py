@@ -1,6 +1,7 @@
 """What every teacher view shares: the request type and lookups scoped to the classes the
 teacher teaches, so another class's ids answer 404. For the views in this package only."""
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django_htmx.middleware import HtmxDetails
@@ -50,7 +51,10 @@ def exercise_sources(exercise):
         .select_related("source")
         .prefetch_related("source__passages", "source__glossary")
     )
-    return [link.source for link in links]
+    sources = [link.source for link in links]
+    # Image sources' regions (analysis/studio): one more query only when there is an image.
+    prefetch_related_objects([source for source in sources if source.image], "regions")
+    return sources
 
 
 def query_id(request, key) -> int | None:

@@ -148,14 +148,22 @@ def _chips(page: _Page, chips, *, response_id: int, editable: bool, number: int)
     target = f"#evidence-{int(response_id)}"
     out = [f'<ul class="chips" aria-label="{labels.quotations_for(number)}">']
     for chip in chips:
-        quote = chip.evidence.quote
-        out.append(
-            f'<li class="chip"><q>{_esc(quote)}</q> <span class="chip__where">{_esc(chip.where)}</span>'
-        )
-        if editable:
-            url = delete(chip.evidence.pk)
+        evidence = chip.evidence
+        if evidence.region_id:  # a region of an image source (analysis/studio): regions.js outlines it
+            out.append(
+                f'<li class="chip" data-cited-region="{int(evidence.region_id)}">'
+                f'<span class="chip__where">{_esc(chip.where)}</span>'
+            )
+            what = _esc(gettext("region “%(label)s”") % {"label": evidence.region.label})
+        else:
+            quote = evidence.quote
+            out.append(
+                f'<li class="chip"><q>{_esc(quote)}</q> <span class="chip__where">{_esc(chip.where)}</span>'
+            )
             short = quote if len(quote) <= 60 else quote[:59] + "…"
             what = _esc(gettext("quotation “%(quote)s”") % {"quote": short})
+        if editable:
+            url = delete(evidence.pk)
             out.append(
                 f'<form method="post" action="{url}" hx-post="{url}" hx-target="{target}" '
                 'hx-swap="innerHTML">'

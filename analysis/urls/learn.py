@@ -1,6 +1,7 @@
 from django.urls import path
 
 from analysis.classwork import views as student
+from analysis.studio import regions as visual
 
 app_name = "learn"
 
@@ -9,6 +10,7 @@ urlpatterns = [
     path("csrf/", student.csrf_token, name="csrf"),
     path("my-data.json", student.my_data, name="my-data"),
     path("assignments/<int:assignment_id>/", student.workspace, name="workspace"),
+    path("sources/<int:pk>/image/", visual.source_image_for_pupil, name="source-image"),
     path("assignments/<int:assignment_id>/submit/", student.submit, name="submit"),
     path("assignments/<int:assignment_id>/feedback/", student.feedback, name="feedback"),
     path(

@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts.classes import views as classes
 from analysis.marking import views as marking
+from analysis.studio import regions as visual
 from analysis.studio import views as studio
 from analysis.teaching import assignments, dashboard
 
@@ -109,6 +110,13 @@ urlpatterns = [
         marking.question_mark,
         name="question-mark",
     ),
+    # Visual sources: an image source, its regions, the image (analysis/studio/regions.py)
+    path("sources/new-image/", visual.image_source_create, name="image-source-create"),
+    path("sources/<int:pk>/regions/", visual.source_regions, name="source-regions"),
+    path("sources/<int:pk>/regions/<int:region_id>/", visual.region_edit, name="region-edit"),
+    path("sources/<int:pk>/regions/<int:region_id>/delete/", visual.region_delete, name="region-delete"),
+    path("sources/<int:pk>/regions/<int:region_id>/move/", visual.region_move, name="region-move"),
+    path("sources/<int:pk>/image/", visual.source_image_for_teacher, name="source-image"),
     # Comment bank
     path("comments/", marking.comment_bank, name="comment-bank"),
     path("comments/<int:entry_id>/delete/", marking.comment_bank_delete, name="comment-bank-delete"),

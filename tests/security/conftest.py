@@ -97,6 +97,8 @@ class World:
     bank_a: CommentBankEntry
     bank_b: CommentBankEntry
     source_slug: str
+    image_a: Source | None = None  # teacher_a's private image source (not set to any class)
+    image_b: Source | None = None  # teacher_b's
     texts: dict[str, str] = field(default_factory=dict)  # field key -> the text stored there
     slots: dict[str, tuple] = field(default_factory=dict)  # field key -> (model, field name)
     # The authoring studio's items: teacher A's own private source, exercise (one question, a
@@ -290,7 +292,11 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
     bank_b = factories.make_comment_bank_entry(teacher=users["teacher_b"], text="Teacher B's saved comment.")
     first_source = exercise_a.exercise_sources.order_by("position").first().source
     studio = _studio_items(users["teacher_a"], first_source, put)
+    image_a = factories.make_image_source(owner=users["teacher_a"])
+    image_b = factories.make_image_source(owner=users["teacher_b"])
     return World(
+        image_a=image_a,
+        image_b=image_b,
         users=users,
         class_a=class_a,
         class_b=class_b,

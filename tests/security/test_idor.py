@@ -104,12 +104,25 @@ def pools(world: World) -> dict[str, list]:
             world.studio["shared_question"],
             world.question(world.exercise_a, 1),
         ],
-        "source": [
+        "library_source": [
             world.exercise_a.exercise_sources.order_by("position").first().source,
             world.studio["source"],
             world.studio["shared_source"],
         ],
+        "source": [world.image_a, world.image_b],
+        "region": [world.image_a.regions.first(), world.image_b.regions.first()],
     }
+
+
+def sees_image(user, source) -> bool:
+    """Who may see a private image: its owner, colleagues of its school once shared, and the
+    teachers and pupils of a class with an assignment using it (none in this world)."""
+    if source.owner_id == user.pk:
+        return True
+    if source.shared and user.is_teacher and user.school_id == source.school_id:
+        return True
+    used = Assignment.objects.filter(exercise__exercise_sources__source=source)
+    return any(enrolled(user, a.classroom) or teaches(user, a.classroom) for a in used)
 
 
 @dataclass(frozen=True)
@@ -277,11 +290,11 @@ SWEEPS = [
         )
     ),
     *(
-        Sweep(name, {"pk": "source"}, lambda u, o: can_see(u, o["pk"]))
+        Sweep(name, {"pk": "library_source"}, lambda u, o: can_see(u, o["pk"]))
         for name in ("teach:source-preview", "teach:source-copy")
     ),
     *(
-        Sweep(name, {"pk": "source"}, lambda u, o: owns(u, o["pk"]), _source_body)
+        Sweep(name, {"pk": "library_source"}, lambda u, o: owns(u, o["pk"]), _source_body)
         for name in (
             "teach:source-edit",
             "teach:source-passages",
@@ -345,6 +358,18 @@ SWEEPS = [
         lambda u, o: teaches(u, o["pk"].classroom) and o["question_id"].exercise_id == o["pk"].exercise_id,
         _question_mark_body,
     ),
+    Sweep("teach:source-regions", {"pk": "source"}, lambda u, o: o["pk"].owner_id == u.pk),
+    *(
+        Sweep(
+            name,
+            {"pk": "source", "region_id": "region"},
+            lambda u, o: o["pk"].owner_id == u.pk and o["region_id"].source_id == o["pk"].pk,
+            lambda w, o: {"direction": "down"},
+        )
+        for name in ("teach:region-edit", "teach:region-delete", "teach:region-move")
+    ),
+    Sweep("teach:source-image", {"pk": "source"}, lambda u, o: sees_image(u, o["pk"])),
+    Sweep("learn:source-image", {"pk": "source"}, lambda u, o: sees_image(u, o["pk"])),
     Sweep("teach:comment-bank-delete", {"entry_id": "entry"}, lambda u, o: o["entry_id"].teacher_id == u.pk),
 ]
 

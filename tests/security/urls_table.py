@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from tests import factories
 from tests.security.conftest import LOGGED_OUT, PRINCIPALS, STUDENTS, TEACHERS, World
 
 EVERYONE = frozenset(PRINCIPALS)
@@ -98,6 +99,33 @@ def _answer_body(world):
 def _evidence_body(world):
     passage = world.passage(world.exercise_a, 1, 0)
     return {"passage": passage.pk, "start": 0, "end": 7}
+
+
+def _image_source_body(world):
+    upload = SimpleUploadedFile("portrait.png", factories.png_bytes(), "image/png")
+    return {
+        "title": "A portrait",
+        "author": "A photographer",
+        "date_text": "1984",
+        "publication": "Official photograph",
+        "kind": "photograph",
+        "alt_text": "A red rectangle.",
+        "upload": upload,
+    }
+
+
+def _region_body(prefix):
+    return lambda w: {
+        f"{prefix}-label": "Flag",
+        f"{prefix}-x": "0",
+        f"{prefix}-y": "0",
+        f"{prefix}-w": "20",
+        f"{prefix}-h": "20",
+    }
+
+
+def _region_a(world):
+    return world.image_a.regions.first()
 
 
 def _mark_body(response):
@@ -450,6 +478,30 @@ ROWS = [
         htmx=True,
     ),
     Row("teach:exercise-preview", "teacher", TEACHERS, kwargs=lambda w: {"pk": w.exercise_a.pk}),
+    # Visual sources (analysis/studio/regions.py): teacher_a's private image source
+    Row("teach:image-source-create", "teacher", TEACHERS, ("GET", "POST"), data=_image_source_body),
+    Row(
+        "teach:source-regions",
+        "teacher",
+        A("teacher_a"),
+        ("GET", "POST"),
+        kwargs=lambda w: {"pk": w.image_a.pk},
+        data=_region_body("new"),
+    ),
+    *(
+        Row(
+            name,
+            "teacher",
+            A("teacher_a"),
+            ("POST",),
+            kwargs=lambda w: {"pk": w.image_a.pk, "region_id": _region_a(w).pk},
+            data=lambda w: {**_region_body(f"r{_region_a(w).pk}")(w), "direction": "down"},
+        )
+        for name in ("teach:region-edit", "teach:region-delete", "teach:region-move")
+    ),
+    Row("teach:source-image", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": w.image_a.pk}),
+    # Not set to any class: no pupil may see it (tests/analysis/test_images.py has the pupils who may).
+    Row("learn:source-image", "student", frozenset(), kwargs=lambda w: {"pk": w.image_a.pk}),
     Row("teach:exercise-worksheet", "teacher", TEACHERS, kwargs=lambda w: {"pk": w.exercise_a.pk}),
     Row("teach:assignment-create", "teacher", TEACHERS, ("GET", "POST"), data=_assignment_body),
     Row(

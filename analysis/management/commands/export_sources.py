@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.library.packs import UnknownSlugs, pack_export
+from analysis.library.packs import UnknownSlugs, pack_export_files, pack_zip
 from analysis.models import Exercise, MarkScheme, Source
 
 
@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Export a source pack. Positional SLUGs name sources; --exercise adds an exercise together "
         "with its sources and its questions' mark schemes; --mark-scheme adds a mark scheme; --all "
-        "exports the whole library. Writes to stdout unless -o FILE is given."
+        "exports the whole library. Writes to stdout unless -o FILE is given. A pack with image "
+        "sources is written as a .zip (pack.yaml and images/): give -o FILE.zip."
     )
 
     def add_arguments(self, parser):
@@ -37,10 +38,17 @@ class Command(BaseCommand):
         if not (slugs or exercise or mark_scheme):
             raise CommandError("Name at least one source slug, --exercise, --mark-scheme, or use --all.")
         try:
-            text = pack_export(source_slugs=slugs, mark_scheme_slugs=mark_scheme, exercise_slugs=exercise)
+            text, images = pack_export_files(
+                source_slugs=slugs, mark_scheme_slugs=mark_scheme, exercise_slugs=exercise
+            )
         except UnknownSlugs as exc:
             raise CommandError(str(exc)) from exc
-        if output == "-":
+        if images or output.lower().endswith(".zip"):
+            if output == "-" or not output.lower().endswith(".zip"):
+                raise CommandError("These sources carry images: write a .zip pack with -o FILE.zip.")
+            Path(output).write_bytes(pack_zip(text, images))
+            self.stderr.write(f"Wrote {output} (pack.yaml and {len(images)} image(s))")
+        elif output == "-":
             self.stdout.write(text, ending="")
         else:
             Path(output).write_text(text, encoding="utf-8", newline="\n")

@@ -6,18 +6,18 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analysis.library.packs import PackError, PackInvalid, pack_import_path
 
-PACK_SUFFIXES = (".yaml", ".yml")
+PACK_SUFFIXES = (".yaml", ".yml", ".zip")  # .zip: pack.yaml with images/ (image sources)
 
 
 def pack_paths(paths: list[str]) -> tuple[list[Path], list[PackError]]:
-    """Files as given; folders expand to the *.yaml/*.yml files directly inside, sorted by name."""
+    """Files as given; folders expand to the *.yaml/*.yml/*.zip files directly inside, sorted by name."""
     files, problems = [], []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PACK_SUFFIXES)
             if not found:
-                problems.append(PackError(raw, None, "", "no *.yaml or *.yml files in this folder"))
+                problems.append(PackError(raw, None, "", "no *.yaml, *.yml or *.zip files in this folder"))
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -28,7 +28,8 @@ def pack_paths(paths: list[str]) -> tuple[list[Path], list[PackError]]:
 
 class Command(BaseCommand):
     help = (
-        "Import source packs (YAML files, or folders of them). Each file is checked and written in "
+        "Import source packs (YAML files, .zip packs holding pack.yaml and images/, or folders of "
+        "them). Each file is checked and written in "
         "one transaction: a file with any error changes nothing, and every error is printed as "
         "file:line: field: message. Re-importing a pack updates it by slug."
     )

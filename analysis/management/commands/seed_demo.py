@@ -91,7 +91,10 @@ class Command(BaseCommand):
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Demo data is for development only (DEBUG is off). Use --force to insist.")
-        exercises = list(Exercise.objects.order_by("slug"))
+        # Exercises on image sources (docs/visual-sources.md) last: the sample work is on the first.
+        exercises = sorted(
+            Exercise.objects.order_by("slug"), key=lambda e: e.sources.exclude(image="").exists()
+        )
         if not exercises:
             raise CommandError("No exercises found: run `manage.py import_sources fixtures/` first.")
         with transaction.atomic():
@@ -199,7 +202,11 @@ class Command(BaseCommand):
                 hints_used=position % 2,
             )
             responses.append(response)
-            if text and question.source:
+            if text and question.source and question.source.image:
+                region = question.source.regions.order_by("position").first()
+                if region is not None:
+                    Evidence.objects.create(response=response, region=region, quote=region.label)
+            elif text and question.source:
                 passage = question.source.passages.all()[position % question.source.passages.count()]
                 end = _sentence_end(passage.text)
                 Evidence.objects.create(
