@@ -11,7 +11,29 @@ from django.utils.translation import gettext_lazy as _
 SLUG_REGEX = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
-class SlugManager(models.Manager):
+class OwnedQuerySet(models.QuerySet):
+    """Who may see and change which library items (every teacher view goes through these)."""
+
+    def visible_to(self, user):
+        """The site library, the teacher's own items and what colleagues of their school share."""
+        if not (user.is_authenticated and user.is_teacher):
+            return self.none()
+        mine = Q(owner__isnull=True) | Q(owner=user)
+        if user.school_id:
+            mine |= Q(shared=True, school_id=user.school_id)
+        return self.filter(mine)
+
+    def editable_by(self, user):
+        """Only the teacher's own items: site-library and colleagues' items are read-only."""
+        if not (user.is_authenticated and user.is_teacher):
+            return self.none()
+        return self.filter(owner=user)
+
+    def current(self):
+        return self.filter(archived_at__isnull=True)
+
+
+class SlugManager(models.Manager.from_queryset(OwnedQuerySet)):
     def get_by_natural_key(self, slug):
         """Natural keys name site-library items (teachers' items are never loaded by slug)."""
         return self.get(slug=slug, owner__isnull=True)
@@ -97,6 +119,18 @@ class Source(Owned):
         help_text=_("Public domain, a licence, or “used under an educational exception”."),
     )
     translation = models.TextField(_("translation note"), blank=True)
+    topic = models.CharField(
+        _("topic"), max_length=100, blank=True, help_text=_("E.g. “Russian Revolution”.")
+    )
+    based_on = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="versions",
+        verbose_name=_("based on"),
+        help_text=_("The item this one was copied from, or the version it replaces."),
+    )
     # Visual sources (docs/visual-sources.md): an image whose citable units are its regions.
     image = models.FileField(
         _("image"),
@@ -414,6 +448,18 @@ class Exercise(Owned):
         blank=True,
         related_name="exercises",
         verbose_name=_("background"),
+    )
+    topic = models.CharField(
+        _("topic"), max_length=100, blank=True, help_text=_("E.g. “Russian Revolution”.")
+    )
+    based_on = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="versions",
+        verbose_name=_("based on"),
+        help_text=_("The item this one was copied from, or the version it replaces."),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -141,6 +141,24 @@ class UnknownSlugs(LookupError):
         super().__init__(_("Not in the library: %(slugs)s") % {"slugs": ", ".join(missing)})
 
 
+# --- Whose space -----------------------------------------------------------------
+# ``owner=None`` is the site library (admins' imports and exports); a teacher's import or
+# export works in that teacher's own items and can only ever create or update those. Items a
+# pack refers to without defining them are looked up in the owner's space, then the site library.
+
+
+def _in_space(queryset, owner):
+    return queryset.filter(owner__isnull=True) if owner is None else queryset.filter(owner=owner)
+
+
+def _referable(queryset, owner, slugs) -> dict:
+    """Items a pack may refer to by slug: the owner's own first, then the site library's."""
+    found = {item.slug: item for item in queryset.filter(owner__isnull=True, slug__in=slugs)}
+    if owner is not None:
+        found.update({item.slug: item for item in queryset.filter(owner=owner, slug__in=slugs)})
+    return found
+
+
 # --- Schema --------------------------------------------------------------------
 
 # Kinds of value. TEXTS and SLUGS are lists of them; LIST is a list of mappings.
@@ -658,54 +676,93 @@ def _check_duplicates(checker: _Checker, records: list[Record], key: str, what: 
             )
 
 
-def _check_levels(checker: _Checker, scheme: Record) -> int | None:
-    """Levels numbered 1..n in order (or 0..n: a first Level 0, "no creditable response", has
-    the band 0–0), each band min <= max, bands contiguous. Returns the scheme's top mark (None
-    if the levels are unusable)."""
-    levels = scheme.items_of("levels")
+@dataclass(frozen=True)
+class BandProblem:
+    """One problem with a mark scheme's levels: which level (0-based), which key, what."""
+
+    index: int
+    key: str  # "level" | "min" | "max"
+    message: str
+
+
+def band_problems(levels: list[dict], *, max_marks: int | None = None) -> list[BandProblem]:
+    """The rules every mark scheme obeys, wherever it is written (a source pack, the studio):
+    levels numbered 1..n in order (or 0..n: a first Level 0, "no creditable response", has the
+    band 0–0), each band min <= max, bands contiguous with no overlap and, when ``max_marks`` is
+    given, the top band ending at the question's marks. ``levels`` are mappings with ``level``,
+    ``min`` and ``max`` (any may be missing: reported elsewhere)."""
+    problems = []
     start = 0 if levels and levels[0].get("level") == 0 else 1
-    for expected, level in enumerate(levels, start=start):
+    for index, level in enumerate(levels):
+        expected = index + start
         if level.get("level") not in (None, expected):
-            checker.add(
-                level.line_of("level"),
-                level.path_of("level"),
-                _(
-                    "levels must be numbered 1, 2, 3… in order (0, 1, 2… with a Level 0): "
-                    "expected %(expected)s, found %(found)s"
+            problems.append(
+                BandProblem(
+                    index,
+                    "level",
+                    _(
+                        "levels must be numbered 1, 2, 3… in order (0, 1, 2… with a Level 0): "
+                        "expected %(expected)s, found %(found)s"
+                    )
+                    % {"expected": expected, "found": level["level"]},
                 )
-                % {"expected": expected, "found": level["level"]},
             )
         if level.get("level") == 0 and (level.get("min"), level.get("max")) != (0, 0):
-            checker.add(
-                level.line_of("max"),
-                level.path_of("max"),
-                _("Level 0 is for no creditable response: its band must be min 0, max 0"),
+            problems.append(
+                BandProblem(
+                    index, "max", _("Level 0 is for no creditable response: its band must be min 0, max 0")
+                )
             )
         low, high = level.get("min"), level.get("max")
         if low is not None and high is not None and low > high:
-            checker.add(
-                level.line_of("min"),
-                level.path_of("min"),
-                _("min %(min)s is above max %(max)s") % {"min": low, "max": high},
+            problems.append(
+                BandProblem(index, "min", _("min %(min)s is above max %(max)s") % {"min": low, "max": high})
             )
     bands = [level for level in levels if None not in (level.get("min"), level.get("max"))]
     if len(bands) < len(levels) or any(level["min"] > level["max"] for level in bands):
-        return None  # already reported; comparing broken bands would only add noise
-    for lower, upper in pairwise(bands):
+        return problems  # comparing broken bands would only add noise
+    for index, (lower, upper) in enumerate(pairwise(bands), start=1):
         if upper["min"] <= lower["max"]:
-            checker.add(
-                upper.line_of("min"),
-                upper.path_of("min"),
-                _("band %(min)s–%(max)s overlaps the band %(lmin)s–%(lmax)s of the level before")
-                % {"min": upper["min"], "max": upper["max"], "lmin": lower["min"], "lmax": lower["max"]},
+            problems.append(
+                BandProblem(
+                    index,
+                    "min",
+                    _("band %(min)s–%(max)s overlaps the band %(lmin)s–%(lmax)s of the level before")
+                    % {"min": upper["min"], "max": upper["max"], "lmin": lower["min"], "lmax": lower["max"]},
+                )
             )
         elif upper["min"] > lower["max"] + 1:
-            checker.add(
-                upper.line_of("min"),
-                upper.path_of("min"),
-                _("gap between bands: marks %(low)s–%(high)s belong to no level")
-                % {"low": lower["max"] + 1, "high": upper["min"] - 1},
+            problems.append(
+                BandProblem(
+                    index,
+                    "min",
+                    _("gap between bands: marks %(low)s–%(high)s belong to no level")
+                    % {"low": lower["max"] + 1, "high": upper["min"] - 1},
+                )
             )
+    if max_marks is not None and bands and bands[-1]["max"] != max_marks:
+        problems.append(
+            BandProblem(
+                len(bands) - 1,
+                "max",
+                _("the top band ends at %(top)s, but the question is marked out of %(marks)s")
+                % {"top": bands[-1]["max"], "marks": max_marks},
+            )
+        )
+    return problems
+
+
+def _check_levels(checker: _Checker, scheme: Record) -> int | None:
+    """The mark-band rules (:func:`band_problems`), located in the pack.
+    Returns the scheme's top mark (None if the levels are unusable)."""
+    levels = scheme.items_of("levels")
+    problems = band_problems(levels)
+    for problem in problems:
+        level = levels[problem.index]
+        checker.add(level.line_of(problem.key), level.path_of(problem.key), problem.message)
+    bands = [level for level in levels if None not in (level.get("min"), level.get("max"))]
+    if len(bands) < len(levels) or any(level["min"] > level["max"] for level in bands):
+        return None
     return max((level["max"] for level in bands), default=None)
 
 
@@ -756,7 +813,7 @@ def _check_sources(checker: _Checker, sources: list[Record], images: dict[str, b
             checker.add(line, path, rejected.message)
 
 
-def _check_pack(checker: _Checker, pack: Record, images: dict[str, bytes] | None = None) -> None:
+def _check_pack(checker: _Checker, pack: Record, images: dict[str, bytes] | None = None, owner=None) -> None:
     """Rules that span records, including references into the library."""
     sources = pack.items_of("sources")
     schemes = pack.items_of("mark_schemes")
@@ -778,25 +835,22 @@ def _check_pack(checker: _Checker, pack: Record, images: dict[str, bytes] | None
 
     # What the exercises refer to that the pack does not define must be in the library.
     wanted_sources = {slug for ex in exercises for slug in ex.get("sources", [])} - pack_sources
-    library_sources = set(
-        Source.objects.filter(owner__isnull=True, slug__in=wanted_sources).values_list("slug", flat=True)
-    )
+    library_sources = set(_referable(Source.objects.all(), owner, wanted_sources))
     wanted_schemes = {
         q["mark_scheme"] for ex in exercises for q in ex.items_of("questions") if "mark_scheme" in q
     } - set(scheme_tops)
-    library_scheme_tops = dict(
-        MarkScheme.objects.filter(owner__isnull=True, slug__in=wanted_schemes)
-        .annotate(top=Max("levels__max_marks"))
-        .values_list("slug", "top")
-    )
+    library_scheme_tops = {
+        slug: scheme.top
+        for slug, scheme in _referable(
+            MarkScheme.objects.annotate(top=Max("levels__max_marks")), owner, wanted_schemes
+        ).items()
+    }
     known_sources = pack_sources | library_sources
     known_schemes = {**library_scheme_tops, **scheme_tops}
     pack_backgrounds = {background["slug"] for background in backgrounds if "slug" in background}
     wanted_backgrounds = {ex["background"] for ex in exercises if "background" in ex} - pack_backgrounds
     known_backgrounds = pack_backgrounds | set(
-        Background.objects.filter(owner__isnull=True, slug__in=wanted_backgrounds).values_list(
-            "slug", flat=True
-        )
+        _referable(Background.objects.all(), owner, wanted_backgrounds)
     )
 
     for exercise in exercises:
@@ -811,7 +865,9 @@ def _check_pack(checker: _Checker, pack: Record, images: dict[str, bytes] | None
 
     # Changing a scheme's top mark must not strand questions outside this pack.
     stranded = (
-        Question.objects.filter(mark_scheme__owner__isnull=True, mark_scheme__slug__in=scheme_tops)
+        Question.objects.filter(
+            mark_scheme__in=_in_space(MarkScheme.objects.all(), owner), mark_scheme__slug__in=scheme_tops
+        )
         .exclude(exercise__slug__in=[ex["slug"] for ex in exercises if "slug" in ex])
         .select_related("exercise", "mark_scheme")
         .order_by("exercise__slug", "position")
@@ -947,11 +1003,21 @@ class ImportSummary:
 
 
 class _Writer:
-    def __init__(self, checker: _Checker, summary: ImportSummary):
+    def __init__(self, checker: _Checker, summary: ImportSummary, owner=None):
         self.checker = checker
         self.summary = summary
+        self.owner = owner
         self.stored: list[str] = []  # image files written by this import (removed if it fails)
         self.replaced: list[str] = []  # image files no longer used once it commits
+
+    def existing(self, model, slug):
+        """The item with this slug in the owner's space, or a new one that will belong there."""
+        found = _in_space(model.objects.all(), self.owner).filter(slug=slug).first()
+        if found is not None:
+            return found
+        if self.owner is None:
+            return model()
+        return model(owner=self.owner, school_id=self.owner.school_id)
 
     def save(self, obj, values: dict, kind: str, record: Record, schema: dict[str, Field], replacing=False):
         """Create or update one row, skipping the write when nothing changed.
@@ -1000,7 +1066,7 @@ class _Writer:
     # Sources -------------------------------------------------------------------
 
     def source(self, record: Record) -> Source:
-        source = Source.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Source()
+        source = self.existing(Source, record["slug"])
         values = self.values(record, SOURCE)
         values.update(self.image_values(source, record))
         source = self.save(source, values, "sources", record, SOURCE)
@@ -1121,7 +1187,7 @@ class _Writer:
     # Mark schemes ---------------------------------------------------------------
 
     def mark_scheme(self, record: Record) -> MarkScheme:
-        scheme = MarkScheme.objects.filter(owner__isnull=True, slug=record["slug"]).first() or MarkScheme()
+        scheme = self.existing(MarkScheme, record["slug"])
         scheme = self.save(scheme, self.values(record, MARK_SCHEME), "mark schemes", record, MARK_SCHEME)
         # Levels are numbered 1..n (or 0..n) by position (checked), so number and position agree.
         existing = list(scheme.levels.order_by("number"))
@@ -1146,9 +1212,7 @@ class _Writer:
     # Backgrounds ----------------------------------------------------------------
 
     def background(self, record: Record) -> Background:
-        background = (
-            Background.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Background()
-        )
+        background = self.existing(Background, record["slug"])
         values = {
             "slug": record["slug"],
             "title": record["title"],
@@ -1160,7 +1224,7 @@ class _Writer:
     # Exercises ------------------------------------------------------------------
 
     def exercise(self, record: Record, sources, schemes, backgrounds: dict[str, Background]):
-        exercise = Exercise.objects.filter(owner__isnull=True, slug=record["slug"]).first() or Exercise()
+        exercise = self.existing(Exercise, record["slug"])
         values = self.values(record, EXERCISE, background=backgrounds.get(record.get("background")))
         values.pop("sources")
         exercise = self.save(exercise, values, "exercises", record, EXERCISE)
@@ -1210,16 +1274,16 @@ class _Writer:
         backgrounds = {record["slug"]: self.background(record) for record in pack.items_of("backgrounds")}
         exercises = pack.items_of("exercises")
         wanted_backgrounds = {r["background"] for r in exercises if "background" in r} - set(backgrounds)
-        backgrounds.update(_by_slug(Background.objects.all(), wanted_backgrounds))
+        backgrounds.update(_referable(Background.objects.all(), self.owner, wanted_backgrounds))
         wanted_sources = {slug for record in exercises for slug in record["sources"]} - set(sources)
-        sources.update(_by_slug(Source.objects.all(), wanted_sources))
+        sources.update(_referable(Source.objects.all(), self.owner, wanted_sources))
         wanted_schemes = {
             question["mark_scheme"]
             for record in exercises
             for question in record.items_of("questions")
             if "mark_scheme" in question
         } - set(schemes)
-        schemes.update(_by_slug(MarkScheme.objects.all(), wanted_schemes))
+        schemes.update(_referable(MarkScheme.objects.all(), self.owner, wanted_schemes))
         for record in exercises:
             self.exercise(record, sources, schemes, backgrounds)
 
@@ -1232,9 +1296,15 @@ class _DryRun(Exception):
 
 
 def pack_import(
-    *, data: bytes, filename: str, dry_run: bool = False, images: dict[str, bytes] | None = None
+    *,
+    data: bytes,
+    filename: str,
+    dry_run: bool = False,
+    images: dict[str, bytes] | None = None,
+    owner=None,
 ) -> ImportSummary:
-    """Check a pack and write it in one transaction.
+    """Check a pack and write it in one transaction, into the site library (``owner=None``)
+    or into one teacher's own items (``owner``), which is all a teacher's import can touch.
 
     Returns what was created, updated, left unchanged and deleted; raises
     :class:`PackInvalid` listing every error, in which case nothing was written.
@@ -1245,11 +1315,11 @@ def pack_import(
     node = _parse(data, filename)
     checker = _Checker(filename)
     summary = ImportSummary(filename=filename, dry_run=dry_run)
-    writer = _Writer(checker, summary)
+    writer = _Writer(checker, summary, owner)
     try:
         with transaction.atomic():
             pack = checker.mapping(node, PACK, "")
-            _check_pack(checker, pack, images)
+            _check_pack(checker, pack, images, owner)
             if checker.errors:
                 raise PackInvalid(checker.errors)
             writer.pack(pack)
@@ -1394,12 +1464,14 @@ def read_zip(data: bytes, filename: str) -> tuple[bytes, dict[str, bytes]]:
     return pack_data, images
 
 
-def pack_import_any(*, data: bytes, filename: str, dry_run: bool = False) -> ImportSummary:
+def pack_import_any(*, data: bytes, filename: str, dry_run: bool = False, owner=None) -> ImportSummary:
     """A YAML pack, or a .zip pack (pack.yaml and its images)."""
     if is_zip(data, filename):
         pack_data, images = read_zip(data, filename)
-        return pack_import(data=pack_data, filename=f"{filename}:pack.yaml", dry_run=dry_run, images=images)
-    return pack_import(data=data, filename=filename, dry_run=dry_run)
+        return pack_import(
+            data=pack_data, filename=f"{filename}:pack.yaml", dry_run=dry_run, images=images, owner=owner
+        )
+    return pack_import(data=data, filename=filename, dry_run=dry_run, owner=owner)
 
 
 def _limit_for(filename: str) -> int:
@@ -1408,7 +1480,7 @@ def _limit_for(filename: str) -> int:
     return settings.SOURCE_PACK_MAX_BYTES
 
 
-def pack_import_file(*, file, filename: str, dry_run: bool = False) -> ImportSummary:
+def pack_import_file(*, file, filename: str, dry_run: bool = False, owner=None) -> ImportSummary:
     """Import from an open binary file, reading at most one byte past the size limit."""
     data = file.read(_limit_for(filename) + 1)
     if len(data) > _limit_for(filename) and filename.lower().endswith(".zip"):
@@ -1423,7 +1495,7 @@ def pack_import_file(*, file, filename: str, dry_run: bool = False) -> ImportSum
                 )
             ]
         )
-    return pack_import_any(data=data, filename=filename, dry_run=dry_run)
+    return pack_import_any(data=data, filename=filename, dry_run=dry_run, owner=owner)
 
 
 def pack_import_path(*, path: str | Path, dry_run: bool = False) -> ImportSummary:
@@ -1558,24 +1630,27 @@ def _counts_by(queryset, key: str) -> dict[int, int]:
     return dict(queryset.values(key).annotate(n=Count("pk")).values_list(key, "n"))
 
 
-def _by_slug(queryset, slugs) -> dict:
+def _by_slug(queryset, slugs, owner=None) -> dict:
     """Site-library items by slug (teachers' own items have slugs of their own namespace)."""
-    return {item.slug: item for item in queryset.filter(owner__isnull=True, slug__in=slugs)}
+    return _referable(queryset, owner, slugs)
 
 
-def _fetch(queryset, slugs: list[str], missing: list[str]) -> list:
-    found = _by_slug(queryset, slugs)
+def _fetch(queryset, slugs: list[str], missing: list[str], owner=None) -> list:
+    found = _by_slug(queryset, slugs, owner)
     missing.extend(slug for slug in slugs if slug not in found)
     return [found[slug] for slug in slugs if slug in found]
 
 
-def pack_export(*, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), background_slugs=()) -> str:
+def pack_export(
+    *, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), background_slugs=(), owner=None
+) -> str:
     """The pack's YAML text only (a source's image is named, not carried: see ``pack_export_zip``)."""
     return pack_export_files(
         source_slugs=source_slugs,
         mark_scheme_slugs=mark_scheme_slugs,
         exercise_slugs=exercise_slugs,
         background_slugs=background_slugs,
+        owner=owner,
     )[0]
 
 
@@ -1599,21 +1674,23 @@ def pack_zip(text: str, images: dict[str, bytes]) -> bytes:
 
 
 def pack_export_zip(
-    *, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), background_slugs=()
+    *, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), background_slugs=(), owner=None
 ) -> bytes:
     text, images = pack_export_files(
         source_slugs=source_slugs,
         mark_scheme_slugs=mark_scheme_slugs,
         exercise_slugs=exercise_slugs,
         background_slugs=background_slugs,
+        owner=owner,
     )
     return pack_zip(text, images)
 
 
 def pack_export_files(
-    *, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), background_slugs=()
+    *, source_slugs=(), mark_scheme_slugs=(), exercise_slugs=(), background_slugs=(), owner=None
 ) -> tuple[str, dict]:
-    """Write the named sources, mark schemes, backgrounds and exercises as one pack: its YAML text, and the
+    """Write the named sources, mark schemes, backgrounds and exercises as one pack (``owner``:
+    whose space the slugs name; None for the site library): its YAML text, and the
     stored bytes of its sources' images by their path in a .zip pack.
 
     An exercise brings its sources, its background and its questions' mark schemes
@@ -1630,6 +1707,7 @@ def pack_export_files(
         ),
         list(dict.fromkeys(exercise_slugs)),
         missing,
+        owner,
     )
     source_slugs = list(
         dict.fromkeys(
@@ -1660,11 +1738,13 @@ def pack_export_files(
         ),
         source_slugs,
         missing,
+        owner,
     )
     schemes = _fetch(
         MarkScheme.objects.prefetch_related(Prefetch("levels", Level.objects.order_by("number"))),
         scheme_slugs,
         missing,
+        owner,
     )
     background_slugs = list(
         dict.fromkeys(
@@ -1674,7 +1754,7 @@ def pack_export_files(
             ]
         )
     )
-    backgrounds = _fetch(Background.objects.all(), background_slugs, missing)
+    backgrounds = _fetch(Background.objects.all(), background_slugs, missing, owner)
     if missing:
         raise UnknownSlugs(list(dict.fromkeys(missing)))
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0003_merge_0002_answer_hashes_0002_groundwork'),
+        ('analysis', '0003_answer_hashes'),
     ]
 
     operations = [

@@ -30,6 +30,7 @@ from analysis.library.models import (
     GlossaryTerm,
     Level,
     MarkScheme,
+    OwnedQuerySet,
     Passage,
     Question,
     Region,
@@ -39,6 +40,7 @@ from analysis.library.models import (
     Stage,
 )
 from analysis.marking.models import CommentBankEntry, Mark, MarkChange
+from analysis.studio.models import LibraryEdit
 
 __all__ = [
     "SLUG_REGEX",
@@ -55,7 +57,9 @@ __all__ = [
     "Extension",
     "GlossaryTerm",
     "Level",
+    "LibraryEdit",
     "Mark",
+    "OwnedQuerySet",
     "MarkChange",
     "MarkScheme",
     "Passage",

@@ -44,8 +44,10 @@ GRID_MAX_POLLS = 180
 # --- Exercises: preview and worksheet ----------------------------------------------------
 
 
-def _exercise_context(pk):
-    exercise = get_object_or_404(Exercise.objects.select_related("background"), pk=pk)
+def _exercise_context(request, pk):
+    exercise = get_object_or_404(
+        Exercise.objects.visible_to(request.user).select_related("background"), pk=pk
+    )
     questions = list(
         exercise.questions.select_related("mark_scheme", "source")
         .prefetch_related("mark_scheme__levels")
@@ -57,13 +59,13 @@ def _exercise_context(pk):
 @teacher_required
 @require_GET
 def exercise_preview(request, pk):
-    return render(request, "analysis/exercise_preview.html", _exercise_context(pk))
+    return render(request, "analysis/exercise_preview.html", _exercise_context(request, pk))
 
 
 @teacher_required
 @require_GET
 def exercise_worksheet(request, pk):
-    return render(request, "analysis/exercise_worksheet.html", _exercise_context(pk))
+    return render(request, "analysis/exercise_worksheet.html", _exercise_context(request, pk))
 
 
 # --- Assignments ---------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Classroom, User
@@ -45,6 +44,17 @@ class ClassroomsChoiceField(forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj):
         return obj.name
+
+    def _check_values(self, value):
+        """An id no database integer can hold is no class of the teacher's: refuse it as an
+        invalid choice instead of letting the query overflow (a 500)."""
+        for pk in value:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 class AssignmentForm(forms.ModelForm):
@@ -99,7 +109,11 @@ class AssignmentForm(forms.ModelForm):
     def __init__(self, *args, teacher, has_work=False, **kwargs):
         kwargs.setdefault("label_suffix", "")  # labels are words, not "Class:"
         super().__init__(*args, **kwargs)
-        self.fields["exercise"].queryset = exercises_for(teacher)
+        # What the teacher may set; an assignment keeps its own exercise even once it is archived.
+        settable = exercises_for(teacher)
+        if self.instance.pk:
+            settable = settable | Exercise.objects.visible_to(teacher).filter(pk=self.instance.exercise_id)
+        self.fields["exercise"].queryset = settable.order_by("title")
         self.fields["classroom"].queryset = Classroom.objects.taught_by(teacher).active().order_by("name")
         # Not sent by older forms: the model's defaults apply (standard; hand in at the limit).
         self.fields["support_level"].required = False
@@ -140,10 +154,7 @@ class AssignmentForm(forms.ModelForm):
 def exercises_for(teacher):
     """The exercises a teacher may set (and link to with ``?exercise=<id>``): the site library,
     their own, and those colleagues of their school share; never archived ones."""
-    mine = Q(owner__isnull=True) | Q(owner=teacher)
-    if teacher.school_id is not None:
-        mine |= Q(shared=True, school_id=teacher.school_id)
-    return Exercise.objects.filter(mine, archived_at__isnull=True).order_by("title")
+    return Exercise.objects.visible_to(teacher).current().order_by("title")
 
 
 class AssignmentCreateForm(AssignmentForm):

@@ -3,6 +3,7 @@ from django.urls import path
 from accounts.classes import views as classes
 from analysis.marking import views as marking
 from analysis.studio import regions as visual
+from analysis.studio import views as studio
 from analysis.teaching import assignments, dashboard
 
 app_name = "teach"
@@ -30,6 +31,35 @@ urlpatterns = [
         "classes/<int:pk>/students/<int:student_id>/password/",
         classes.class_student_password,
         name="class-student-password",
+    ),
+    # The authoring studio: the teacher's library, their own sources, exercises and questions
+    path("library/", studio.library, name="library"),
+    path("library/import/", studio.pack_import, name="pack-import"),
+    path("sources/new/", studio.source_create, name="source-create"),
+    path("sources/<int:pk>/edit/", studio.source_edit, name="source-edit"),
+    path("sources/<int:pk>/preview/", studio.source_preview, name="source-preview"),
+    path("sources/<int:pk>/passages/", studio.source_passages, name="source-passages"),
+    path("sources/<int:pk>/glossary/", studio.source_glossary, name="source-glossary"),
+    path("sources/<int:pk>/copy/", studio.source_copy, name="source-copy"),
+    path("sources/<int:pk>/manage/", studio.source_manage, name="source-manage"),
+    path("exercises/new/", studio.exercise_create, name="exercise-create"),
+    path("exercises/<int:pk>/edit/", studio.exercise_edit, name="exercise-edit"),
+    path("exercises/<int:pk>/preview/", studio.exercise_pupil_preview, name="exercise-pupil-preview"),
+    path("exercises/<int:pk>/copy/", studio.exercise_copy, name="exercise-copy"),
+    path("exercises/<int:pk>/manage/", studio.exercise_manage, name="exercise-manage"),
+    path("exercises/<int:pk>/export.yaml", studio.exercise_export, name="exercise-export"),
+    path("exercises/<int:pk>/questions/new/", studio.question_add, name="question-add"),
+    path("exercises/<int:pk>/questions/<int:question_id>/", studio.question_edit, name="question-edit"),
+    path("exercises/<int:pk>/questions/<int:question_id>/move/", studio.question_move, name="question-move"),
+    path(
+        "exercises/<int:pk>/questions/<int:question_id>/delete/",
+        studio.question_delete,
+        name="question-delete",
+    ),
+    path(
+        "exercises/<int:pk>/questions/<int:question_id>/scheme/",
+        studio.question_scheme,
+        name="question-scheme",
     ),
     # Exercises from the library, before assigning
     path("exercises/<int:pk>/", assignments.exercise_preview, name="exercise-preview"),

@@ -31,7 +31,9 @@ from analysis.models import (
     Extension,
     GlossaryTerm,
     Level,
+    LibraryEdit,
     Mark,
+    MarkScheme,
     Passage,
     Question,
     Response,
@@ -102,9 +104,17 @@ class World:
     image_b: Source | None = None  # teacher_b's
     texts: dict[str, str] = field(default_factory=dict)  # field key -> the text stored there
     slots: dict[str, tuple] = field(default_factory=dict)  # field key -> (model, field name)
+    # The authoring studio's items: teacher A's own private source, exercise (one question, a
+    # scheme of theirs) and wording history, and teacher A's shared exercise and source.
+    studio: dict = field(default_factory=dict)
 
     def __repr__(self):
         return f"World(class_a={self.class_a.pk}, class_b={self.class_b.pk})"
+
+    @property
+    def source_pk(self) -> int:
+        """The site-library source exercise A starts with."""
+        return Source.objects.get(slug=self.source_slug, owner__isnull=True).pk
 
     def user(self, principal: str) -> User | None:
         return self.users.get(principal)
@@ -290,6 +300,7 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
     )
     bank_b = factories.make_comment_bank_entry(teacher=users["teacher_b"], text="Teacher B's saved comment.")
     first_source = exercise_a.exercise_sources.order_by("position").first().source
+    studio = _studio_items(users["teacher_a"], first_source, put)
     image_a = factories.make_image_source(owner=users["teacher_a"])
     image_b = factories.make_image_source(owner=users["teacher_b"])
     return World(
@@ -314,7 +325,65 @@ def build_world(text: Callable[[str, str], str] | None = None, *, a1_returned=Fa
         source_slug=first_source.slug,
         texts=texts,
         slots=slots,
+        studio=studio,
     )
+
+
+def _studio_items(teacher, site_source, put) -> dict:
+    """Teacher A's own items: private ones (colleagues get 404) and shared ones (colleagues may
+    preview, set and copy them, not edit them)."""
+    mine = {"owner": teacher, "school": teacher.school}
+    source = factories.make_source(
+        passages=("My first paragraph about the Tsar.", "My second paragraph."),
+        title=put("mine_source.title", Source, "title", "My own source"),
+        topic=put("mine_source.topic", Source, "topic", "Revolution"),
+        rights=put("mine_source.rights", Source, "rights", "Licence: CC BY 4.0"),
+        teacher_notes=put("mine_source.teacher_notes", Source, "teacher_notes", "My note."),
+        **mine,
+    )
+    GlossaryTerm.objects.create(source=source, term="Tsar", definition="The emperor.")
+    scheme = factories.make_mark_scheme(
+        name=put("mine_scheme.name", MarkScheme, "name", "My scheme"), bands=((1, 2), (3, 4)), **mine
+    )
+    Level.objects.filter(scheme=scheme, number=1).update(
+        descriptor=put("mine_level.descriptor", Level, "descriptor", "Describes the source.")
+    )
+    exercise = factories.make_exercise(
+        sources=[source, site_source],
+        stages=(Stage.ORIGIN,),
+        mark_scheme=scheme,
+        title=put("mine_exercise.title", Exercise, "title", "My own exercise"),
+        summary=put("mine_exercise.summary", Exercise, "summary", "My summary."),
+        topic=put("mine_exercise.topic", Exercise, "topic", "Revolution"),
+        **mine,
+    )
+    question = exercise.questions.get()
+    question.prompt = put("mine_q.prompt", Question, "prompt", "Who wrote my source?")
+    question.save()
+    LibraryEdit.objects.create(
+        exercise=exercise,
+        field="Q1 prompt",
+        before=put("edit.before", LibraryEdit, "before", "Who wrote it?"),
+        after=put("edit.after", LibraryEdit, "after", "Who wrote my source?"),
+        by=teacher,
+    )
+    shared_source = factories.make_source(title="A shared source", shared=True, **mine)
+    shared = factories.make_exercise(
+        sources=[shared_source, site_source],
+        stages=(Stage.ORIGIN,),
+        title="A shared exercise",
+        shared=True,
+        **mine,
+    )
+    return {
+        "source": source,
+        "exercise": exercise,
+        "question": question,
+        "scheme": scheme,
+        "shared_source": shared_source,
+        "shared_exercise": shared,
+        "shared_question": shared.questions.get(),
+    }
 
 
 SOURCE_TEXTS = (
@@ -383,6 +452,22 @@ def retext(world: World, text: Callable[[str, str], str]) -> None:
         comment=v("mark.comment")
     )
     CommentBankEntry.objects.filter(pk=world.bank_a.pk).update(text=v("bank_a.text"))
+    studio = world.studio
+    Source.objects.filter(pk=studio["source"].pk).update(
+        title=v("mine_source.title"),
+        topic=v("mine_source.topic"),
+        rights=v("mine_source.rights"),
+        teacher_notes=v("mine_source.teacher_notes"),
+    )
+    MarkScheme.objects.filter(pk=studio["scheme"].pk).update(name=v("mine_scheme.name"))
+    Level.objects.filter(scheme=studio["scheme"], number=1).update(descriptor=v("mine_level.descriptor"))
+    Exercise.objects.filter(pk=studio["exercise"].pk).update(
+        title=v("mine_exercise.title"), summary=v("mine_exercise.summary"), topic=v("mine_exercise.topic")
+    )
+    Question.objects.filter(pk=studio["question"].pk).update(prompt=v("mine_q.prompt"))
+    LibraryEdit.objects.filter(exercise=studio["exercise"]).update(
+        before=v("edit.before"), after=v("edit.after")
+    )
     world.texts = values
 
 

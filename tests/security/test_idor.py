@@ -22,15 +22,21 @@ from analysis.models import (
     Assignment,
     CommentBankEntry,
     Evidence,
+    Exercise,
     Extension,
+    GlossaryTerm,
+    Level,
     Mark,
+    Passage,
+    Question,
     Response,
+    Source,
     StudentSupport,
     Submission,
 )
 from tests.security import matrix
 from tests.security.conftest import PRINCIPALS, World, client_for, rolled_back
-from tests.security.urls_table import ROWS, ROWS_BY_NAME, Expectation, _local, _mark_body
+from tests.security.urls_table import ROWS, ROWS_BY_NAME, SCHEME_BODY, Expectation, _local, _mark_body
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +58,19 @@ def enrolled(user, classroom) -> bool:
 
 def teaches(user, classroom) -> bool:
     return classroom.teachers.filter(pk=user.pk).exists()
+
+
+def can_see(user, item) -> bool:
+    """Library items: the site's, one's own, and what a colleague of one's school shares."""
+    return (
+        item.owner_id is None
+        or item.owner_id == user.pk
+        or (item.shared and item.school_id is not None and item.school_id == user.school_id)
+    )
+
+
+def owns(user, item) -> bool:
+    return item.owner_id == user.pk
 
 
 def _work_of(user, assignment, response) -> bool:
@@ -76,7 +95,22 @@ def pools(world: World) -> dict[str, list]:
         "extension": [world.ext_a, world.ext_b],
         "support": [world.support_a, world.support_b],
         "entry": [world.bank_a, world.bank_b],
-        "exercise": [world.exercise_a, world.exercise_b],
+        "exercise": [
+            world.exercise_a,
+            world.exercise_b,
+            world.studio["exercise"],
+            world.studio["shared_exercise"],
+        ],
+        "studio_question": [
+            world.studio["question"],
+            world.studio["shared_question"],
+            world.question(world.exercise_a, 1),
+        ],
+        "library_source": [
+            world.exercise_a.exercise_sources.order_by("position").first().source,
+            world.studio["source"],
+            world.studio["shared_source"],
+        ],
         "source": [world.image_a, world.image_b],
         "region": [world.image_a.regions.first(), world.image_b.regions.first()],
     }
@@ -107,6 +141,39 @@ def _response_body(world, o):
 
 def _evidence_body(world, o):
     return {"passage": world.passage(o["assignment_id"].exercise, 1, 0).pk, "start": 0, "end": 7}
+
+
+def _studio_question_body(world, o):
+    """A well-formed question form for the question in the URL (the scheme rows ride along)."""
+    question = o["question_id"]
+    prefix = f"q{question.pk}-"
+    body = {
+        f"{prefix}stage": question.stage,
+        f"{prefix}prompt": "A replayed prompt.",
+        f"{prefix}max_marks": question.max_marks,
+        f"{prefix}source": question.source_id or "",
+        f"{prefix}mark_scheme": "",
+        "direction": "down",
+    }
+    return body | SCHEME_BODY
+
+
+def _source_body(world, o):
+    """What each source form posts, with a passage of the source in the URL."""
+    passage = o["pk"].passages.order_by("position").first()
+    return {
+        "passage": passage.pk,
+        "action": "down",
+        "label": "Replayed",
+        "term": "paragraph",
+        "definition": "A part.",
+        "title": "Replayed title",
+        "author": "A",
+        "date_text": "1917",
+        "publication": "P",
+        "kind": "K",
+        "rights_kind": "public-domain",
+    }
 
 
 def _submission_mark_body(world, o):
@@ -192,8 +259,51 @@ SWEEPS = [
         {"pk": "classroom", "student_id": "student"},
         lambda u, o: teaches(u, o["pk"]) and enrolled(o["student_id"], o["pk"]),
     ),
-    Sweep("teach:exercise-preview", {"pk": "exercise"}, lambda u, o: True),
-    Sweep("teach:exercise-worksheet", {"pk": "exercise"}, lambda u, o: True),
+    *(
+        Sweep(name, {"pk": "exercise"}, lambda u, o: can_see(u, o["pk"]))
+        for name in (
+            "teach:exercise-preview",
+            "teach:exercise-worksheet",
+            "teach:exercise-pupil-preview",
+            "teach:exercise-copy",
+        )
+    ),
+    *(
+        Sweep(name, {"pk": "exercise"}, lambda u, o: owns(u, o["pk"]))
+        for name in (
+            "teach:exercise-edit",
+            "teach:exercise-manage",
+            "teach:exercise-export",
+            "teach:question-add",
+        )
+    ),
+    *(
+        Sweep(
+            name,
+            {"pk": "exercise", "question_id": "studio_question"},
+            lambda u, o: owns(u, o["pk"]) and o["question_id"].exercise_id == o["pk"].pk,
+            _studio_question_body,
+        )
+        for name in (
+            "teach:question-edit",
+            "teach:question-move",
+            "teach:question-delete",
+            "teach:question-scheme",
+        )
+    ),
+    *(
+        Sweep(name, {"pk": "library_source"}, lambda u, o: can_see(u, o["pk"]))
+        for name in ("teach:source-preview", "teach:source-copy")
+    ),
+    *(
+        Sweep(name, {"pk": "library_source"}, lambda u, o: owns(u, o["pk"]), _source_body)
+        for name in (
+            "teach:source-edit",
+            "teach:source-passages",
+            "teach:source-glossary",
+            "teach:source-manage",
+        )
+    ),
     *(
         Sweep(name, {"pk": "assignment"}, lambda u, o: teaches(u, o["pk"].classroom))
         for name in (
@@ -311,6 +421,13 @@ def fingerprint():
         list(Assignment.objects.order_by("pk").values_list("pk", "archived_at", "due_at")),
         list(Classroom.objects.order_by("pk").values_list("pk", "name", "join_code", "archived_at")),
         Enrollment.objects.count(),
+        # The library: nobody's items change, appear or go because of someone else's request.
+        list(Exercise.objects.order_by("pk").values_list("pk", "title", "shared", "archived_at", "owner")),
+        list(Source.objects.order_by("pk").values_list("pk", "title", "shared", "archived_at", "owner")),
+        list(Question.objects.order_by("pk").values_list("pk", "position", "prompt", "mark_scheme")),
+        list(Passage.objects.order_by("pk").values_list("pk", "position", "label", "text")),
+        GlossaryTerm.objects.count(),
+        list(Level.objects.order_by("pk").values_list("pk", "min_marks", "max_marks", "descriptor")),
     )
 
 

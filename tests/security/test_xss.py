@@ -271,7 +271,7 @@ def pages(world):
     yield (
         "source library",
         "teacher_a",
-        reverse("sources:source-list"),
+        reverse("teach:library"),
         False,
         {"source.title", "exercise.title"},
     )
@@ -281,6 +281,58 @@ def pages(world):
         reverse("sources:source-detail", args=[source.slug]),
         False,
         SOURCE | {"exercise.title"},
+    )
+    # The authoring studio: teacher A's own items, and a colleague's view of a shared one.
+    studio = world.studio
+    yield (
+        "studio library",
+        "teacher_a",
+        reverse("teach:library"),
+        False,
+        {"mine_exercise.title", "mine_exercise.topic", "mine_source.title", "mine_source.topic"},
+    )
+    yield (
+        "studio library (search)",
+        "teacher_a",
+        reverse("teach:library") + "?archived=on&owner=mine",
+        False,
+        {"mine_exercise.title", "mine_source.title"},
+    )
+    yield (
+        "studio source",
+        "teacher_a",
+        reverse("teach:source-edit", args=[studio["source"].pk]),
+        False,
+        {"mine_source.title", "mine_source.topic", "mine_source.teacher_notes"},
+    )
+    yield (
+        "studio source preview",
+        "teacher_a",
+        reverse("teach:source-preview", args=[studio["source"].pk]),
+        False,
+        {"mine_source.title", "mine_source.rights"},
+    )
+    yield (
+        "studio exercise",
+        "teacher_a",
+        reverse("teach:exercise-edit", args=[studio["exercise"].pk]),
+        False,
+        {"mine_exercise.title", "mine_exercise.summary", "mine_exercise.topic", "mine_q.prompt"}
+        | {"mine_scheme.name", "mine_level.descriptor", "edit.before", "edit.after"},
+    )
+    yield (
+        "studio pupil preview",
+        "teacher_a",
+        reverse("teach:exercise-pupil-preview", args=[studio["exercise"].pk]),
+        False,
+        {"mine_exercise.title", "mine_exercise.summary", "mine_q.prompt", "mine_source.title"},
+    )
+    yield (
+        "studio teacher preview",
+        "teacher_a",
+        reverse("teach:exercise-preview", args=[studio["exercise"].pk]),
+        False,
+        {"mine_exercise.title", "mine_q.prompt", "mine_scheme.name", "mine_level.descriptor"},
     )
     # The admin: list and change pages of everything a site admin writes or looks at.
     yield (

@@ -166,6 +166,64 @@ def _roster_body(world):
     return {"file": SimpleUploadedFile("roster.csv", b"roster_pupil,Ada,Lovelace\n", "text/csv")}
 
 
+def _studio_source_body(world):
+    return {
+        "title": "A pasted source",
+        "author": "An author",
+        "date_text": "1917",
+        "publication": "A newspaper",
+        "kind": "Newspaper report",
+        "rights_kind": "public-domain",
+        "text": "First paragraph.\n\nSecond paragraph.",
+    }
+
+
+def _studio_exercise_body(world):
+    return {"title": "A new exercise", "summary": "What it is about.", "source_0": world.source_pk}
+
+
+def _studio_question_body(world):
+    question = world.studio["question"]
+    prefix = f"q{question.pk}-"
+    return {
+        f"{prefix}stage": question.stage,
+        f"{prefix}prompt": "Who wrote Source A, and when?",
+        f"{prefix}max_marks": question.max_marks,
+        f"{prefix}source": question.source_id,
+        f"{prefix}mark_scheme": question.mark_scheme_id,
+    }
+
+
+SCHEME_BODY = {
+    "level-1-min": "1",
+    "level-1-max": "2",
+    "level-1-descriptor": "Describes.",
+    "level-2-min": "3",
+    "level-2-max": "4",
+    "level-2-descriptor": "Explains.",
+}
+
+
+def _pack_body(world):
+    pack = (
+        b"sources:\n  - slug: teachers-source\n    title: T\n    author: A\n    date: '1917'\n"
+        b"    publication: P\n    kind: K\n    passages:\n      - label: One\n        text: Words.\n"
+    )
+    return {"file": SimpleUploadedFile("pack.yaml", pack, "application/yaml")}
+
+
+def _mine(world):
+    return {"pk": world.studio["exercise"].pk}
+
+
+def _mine_q(world):
+    return {"pk": world.studio["exercise"].pk, "question_id": world.studio["question"].pk}
+
+
+def _my_source(world):
+    return {"pk": world.studio["source"].pk}
+
+
 A = lambda *principals: frozenset(principals)  # noqa: E731 - reads as a set literal in the table
 
 ROWS = [
@@ -314,6 +372,110 @@ ROWS = [
         A("teacher_a"),
         ("GET", "POST"),
         kwargs=lambda w: {"pk": w.class_a.pk, "student_id": w.users["a2"].pk},
+    ),
+    # --- The authoring studio: teacher A's private items; the IDOR sweep covers shared ones ---
+    Row("teach:library", "teacher", TEACHERS),
+    Row("teach:pack-import", "teacher", TEACHERS, ("GET", "POST"), data=_pack_body),
+    Row("teach:source-create", "teacher", TEACHERS, ("GET", "POST"), data=_studio_source_body),
+    Row(
+        "teach:source-edit",
+        "teacher",
+        A("teacher_a"),
+        ("GET", "POST"),
+        kwargs=_my_source,
+        data=lambda w: {**_studio_source_body(w), "title": "Renamed"},
+        htmx=True,
+    ),
+    Row("teach:source-preview", "teacher", A("teacher_a"), kwargs=_my_source),
+    Row(
+        "teach:source-passages",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=_my_source,
+        data=lambda w: {"passage": w.studio["source"].passages.first().pk, "action": "down"},
+        htmx=True,
+    ),
+    Row(
+        "teach:source-glossary",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=_my_source,
+        data=lambda w: {"action": "add", "term": "paragraph", "definition": "A part."},
+        htmx=True,
+    ),
+    Row("teach:source-copy", "teacher", A("teacher_a"), ("POST",), kwargs=_my_source),
+    Row(
+        "teach:source-manage",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=_my_source,
+        data=lambda w: {"action": "share"},
+    ),
+    Row("teach:exercise-create", "teacher", TEACHERS, ("GET", "POST"), data=_studio_exercise_body),
+    Row(
+        "teach:exercise-edit",
+        "teacher",
+        A("teacher_a"),
+        ("GET", "POST"),
+        kwargs=_mine,
+        data=lambda w: {
+            "title": "Renamed",
+            "summary": "S.",
+            "source_0": w.studio["source"].pk,
+            "source_1": w.source_pk,
+        },
+        htmx=True,
+    ),
+    Row("teach:exercise-pupil-preview", "teacher", A("teacher_a"), kwargs=_mine),
+    Row("teach:exercise-copy", "teacher", A("teacher_a"), ("POST",), kwargs=_mine),
+    Row(
+        "teach:exercise-manage",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=_mine,
+        data=lambda w: {"action": "share"},
+    ),
+    Row("teach:exercise-export", "teacher", A("teacher_a"), kwargs=_mine),
+    Row(
+        "teach:question-add",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=_mine,
+        data=lambda w: {"stage": "purpose"},
+        htmx=True,
+    ),
+    Row(
+        "teach:question-edit",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=_mine_q,
+        data=_studio_question_body,
+        htmx=True,
+    ),
+    Row(
+        "teach:question-move",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=_mine_q,
+        data=lambda w: {"direction": "down"},
+        htmx=True,
+    ),
+    Row("teach:question-delete", "teacher", A("teacher_a"), ("POST",), kwargs=_mine_q, htmx=True),
+    Row(
+        "teach:question-scheme",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=_mine_q,
+        data=lambda w: SCHEME_BODY,
+        htmx=True,
     ),
     Row("teach:exercise-preview", "teacher", TEACHERS, kwargs=lambda w: {"pk": w.exercise_a.pk}),
     # Visual sources (analysis/studio/regions.py): teacher_a's private image source

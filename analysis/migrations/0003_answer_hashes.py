@@ -41,7 +41,7 @@ def fingerprint_handed_in_answers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0001_initial'),
+        ('analysis', '0002_groundwork'),
     ]
 
     operations = [

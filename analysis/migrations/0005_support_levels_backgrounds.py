@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_groundwork'),
-        ('analysis', '0002_groundwork'),
+        ('analysis', '0004_assignment_note_handed_in_label'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
