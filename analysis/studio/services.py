@@ -500,6 +500,11 @@ def source_delete_or_archive(*, source: Source) -> str:
 # --- Questions ----------------------------------------------------------------------------
 
 PROMPT_PATTERNS = {
+    Stage.READING: [
+        "What does Source {a} say about …? Give two details.",
+        "What can you infer from Source {a} about …?",
+        "Explain in your own words what the author of Source {a} means by “…”.",
+    ],
     Stage.ORIGIN: [
         "Who produced Source {a}, when, and for whom?",
         "What does the provenance of Source {a} tell you about its author's position?",
@@ -521,7 +526,13 @@ PROMPT_PATTERNS = {
         "To what extent does Source {b} support the view of Source {a}?",
     ],
 }
-DEFAULT_MARKS = {Stage.ORIGIN: 4, Stage.PURPOSE: 4, Stage.RELIABILITY: 8, Stage.CORROBORATION: 8}
+DEFAULT_MARKS = {
+    Stage.READING: 3,
+    Stage.ORIGIN: 4,
+    Stage.PURPOSE: 4,
+    Stage.RELIABILITY: 8,
+    Stage.CORROBORATION: 8,
+}
 
 
 def prompt_patterns(exercise: Exercise) -> dict[str, list[str]]:

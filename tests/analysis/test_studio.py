@@ -181,10 +181,10 @@ def test_a_teacher_builds_an_exercise_with_a_question_per_stage_and_a_written_sc
         assert response.status_code == 200
     questions = list(exercise.questions.order_by("position"))
     assert [q.stage for q in questions] == Stage.values
-    assert questions[3].source is None and questions[1].source == b
+    assert questions[4].source is None and questions[1].source == b
 
     # Autosave: a changed prompt answers with a saved status and is there after a reload.
-    origin = questions[0]
+    origin = questions[Stage.values.index(Stage.ORIGIN)]
     saved = client.post(
         reverse("teach:question-edit", args=[exercise.pk, origin.pk]),
         _question_body(origin, prompt="Who wrote Source A, and why then?"),
@@ -515,7 +515,7 @@ def test_two_sources_then_an_exercise_that_starts_with_a_question_per_stage(teac
     )
     exercise = Exercise.objects.get()
     assert list(exercise.questions.values_list("stage", flat=True)) == Stage.values
-    assert [q.source for q in exercise.questions.all()] == [one, two, two, None]
+    assert [q.source for q in exercise.questions.all()] == [one, two, two, two, None]
 
 
 def test_a_glossary_term_not_in_the_text_is_refused_on_the_new_source_form(teacher):

@@ -112,27 +112,28 @@ def test_teacher_builds_sets_marks_and_returns_an_exercise_of_their_own(
     page.get_by_label("Title").fill("Peace and land, October 1917")
     page.get_by_label("Summary").fill("The first two decrees of the Soviet government.")
     steps.click(page.get_by_role("button", name="Save and add questions"))
-    expect(page.get_by_role("heading", name=re.compile("Question 4 · Corroboration"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Question 5 · Corroboration"))).to_be_visible()
     exercise = Exercise.objects.get(owner=school["teacher"])
     questions = list(exercise.questions.order_by("position"))
     assert [q.stage for q in questions] == Stage.values
+    reading, origin_q, purpose_q, reliability_q, _corroboration = questions
 
     # Adapt the reliability prompt: it saves by itself and survives a reload.
-    reliability = page.locator(f"#q-{questions[2].pk}")
+    reliability = page.locator(f"#q-{reliability_q.pk}")
     reliability.get_by_label("Prompt").fill(
         "How useful is Source B for an historian studying the peasants in 1917?"
     )
     expect(reliability.get_by_role("status")).to_contain_text("Saved at", timeout=SAVE_WAIT)
 
     # A mark scheme written for the origin question: bands suggested, descriptors typed.
-    origin = page.locator(f"#q-{questions[0].pk}")
+    origin = page.locator(f"#q-{origin_q.pk}")
     steps.click(origin.get_by_text("Write a mark scheme for this question"))
     origin.get_by_label("Level 1 descriptor").fill("Names the author or the date.")
     origin.get_by_label("Level 2 descriptor").fill("Explains who, when and for whom, and why it matters.")
     steps.click(origin.get_by_role("button", name="Save mark scheme"))
     expect(page.get_by_text("Mark scheme saved and chosen for this question.")).to_be_visible()
-    questions[0].refresh_from_db()
-    assert [(lv.min_marks, lv.max_marks) for lv in questions[0].mark_scheme.levels.all()] == [(1, 2), (3, 4)]
+    origin_q.refresh_from_db()
+    assert [(lv.min_marks, lv.max_marks) for lv in origin_q.mark_scheme.levels.all()] == [(1, 2), (3, 4)]
     assert_no_serious_axe_violations(page)
 
     # Preview as a pupil, then set it to the class from there.
@@ -159,6 +160,7 @@ def test_teacher_builds_sets_marks_and_returns_an_exercise_of_their_own(
     pupil.goto(f"{live_server.url}/learn/assignments/{assignment.pk}/")
     expect(pupil.get_by_role("heading", level=1)).to_have_text("Peace and land, October 1917")
     answers = [
+        "It gives the land to the peasants without paying the landlords.",
         "A decree by Lenin's new government, 26 October 1917, read to the Congress.",
         "To win the soldiers and workers over by promising peace at once.",
         "Useful for what the Bolsheviks promised the peasants, less for what happened.",
@@ -172,7 +174,7 @@ def test_teacher_builds_sets_marks_and_returns_an_exercise_of_their_own(
             re.compile(r"^Saved \d\d:\d\d$"), timeout=SAVE_WAIT
         )
     pupil.get_by_role("link", name=re.compile("Purpose")).first.click()
-    purpose = Response.objects.get(submission__student=school["nadia"], question=questions[1])
+    purpose = Response.objects.get(submission__student=school["nadia"], question=purpose_q)
     land = Source.objects.get(title="Decree on Land")  # the purpose question is about Source B
     first_passage = land.passages.order_by("position").first()
     # From the keyboard: a passage, the citing panel beside it, the question, cite.
@@ -186,7 +188,7 @@ def test_teacher_builds_sets_marks_and_returns_an_exercise_of_their_own(
     pupil.keyboard.press("Tab")
     expect(pupil.get_by_role("button", name="Cite this passage")).to_be_focused()
     pupil.keyboard.press("Enter")
-    expect(pupil.locator("#workspace-announcer")).to_have_text("Quotation added to question 2.")
+    expect(pupil.locator("#workspace-announcer")).to_have_text("Quotation added to question 3.")
     pupil.get_by_role("link", name="Check and submit").click()
     pupil.on("dialog", lambda dialog: dialog.accept())
     pupil.get_by_role("button", name="Submit my answers").click()
@@ -200,7 +202,7 @@ def test_teacher_builds_sets_marks_and_returns_an_exercise_of_their_own(
     for question in questions:
         response = submission.responses.get(question=question)
         item = page.locator(f"#item-{response.pk}")
-        if question == questions[0]:
+        if question == origin_q:
             expect(item.get_by_text("Explains who, when and for whom, and why it matters.")).to_be_visible()
             item.get_by_label("Level 2 · 3–4 marks").check()
             item.get_by_label(COMMENT).fill("Precise on who and when.")
