@@ -22,7 +22,12 @@ MAX_LEVELS = 5
 
 class NormalisedTextMixin:
     """Every text a teacher types or pastes is normalised (NFC, LF, no control characters),
-    before the fields' own checks (which would otherwise refuse a NUL from a PDF)."""
+    before the fields' own checks (which would otherwise refuse a NUL from a PDF). Labels are
+    words, not "Title:"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
     def full_clean(self):
         if self.is_bound and hasattr(self.data, "getlist"):
@@ -380,6 +385,7 @@ class LibraryFilterForm(forms.Form):
     archived = forms.BooleanField(label=_("Show my archived items"), required=False)
 
     def __init__(self, *args, periods, topics, kinds, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["period"].choices = [("", _("Any period")), *periods]
         self.fields["topic"].choices = [("", _("Any topic")), *((t, t) for t in topics)]

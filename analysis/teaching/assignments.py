@@ -48,12 +48,11 @@ def _exercise_context(request, pk):
     exercise = get_object_or_404(
         Exercise.objects.visible_to(request.user).select_related("background"), pk=pk
     )
-    questions = list(
-        exercise.questions.select_related("mark_scheme", "source")
-        .prefetch_related("mark_scheme__levels")
-        .order_by("position", "pk")
-    )
-    return {"exercise": exercise, "questions": questions, "sources": scope.exercise_sources(exercise)}
+    return {
+        "exercise": exercise,
+        "questions": scope.exercise_questions(exercise),
+        "sources": scope.exercise_sources(exercise),
+    }
 
 
 @teacher_required
@@ -180,32 +179,40 @@ def assignment_restore(request, pk):
     return redirect("teach:assignment-progress", assignment.pk)
 
 
+def _current_pupils(assignment):
+    """The pupils in the assignment's class now, by name: whom per-pupil settings are for."""
+    return User.objects.filter(
+        enrollments__classroom=assignment.classroom, enrollments__ended_at__isnull=True
+    ).order_by("last_name", "first_name", "username")
+
+
+def _saved(form, save) -> bool:
+    """Run ``save`` with the form's cleaned data; a service's refusal becomes the form's errors."""
+    try:
+        save(form.cleaned_data)
+    except ValidationError as error:
+        for name, errors in error.message_dict.items():
+            for message in errors:
+                form.add_error(name if name in form.fields else None, message)
+        return False
+    return True
+
+
 @teacher_required
 @require_http_methods(["GET", "POST"])
 def assignment_extensions(request, pk):
     assignment = scope.assignment(request, pk)
-    students = User.objects.filter(
-        enrollments__classroom=assignment.classroom, enrollments__ended_at__isnull=True
-    ).order_by("last_name", "first_name", "username")
-    form = ExtensionForm(request.POST or None, students=students)
-    if form.is_valid():
-        try:
-            teaching_services.extension_set(
-                assignment=assignment,
-                student=form.cleaned_data["student"],
-                due_at=form.cleaned_data["due_at"],
-                by=request.user,
-            )
-        except ValidationError as error:
-            for name, errors in error.message_dict.items():
-                for message in errors:
-                    form.add_error(name if name in form.fields else None, message)
-        else:
-            messages.success(
-                request,
-                _("Extension saved for %(name)s.") % {"name": form.cleaned_data["student"].display_name},
-            )
-            return redirect("teach:assignment-extensions", assignment.pk)
+    form = ExtensionForm(request.POST or None, students=_current_pupils(assignment))
+    if form.is_valid() and _saved(
+        form,
+        lambda data: teaching_services.extension_set(
+            assignment=assignment, student=data["student"], due_at=data["due_at"], by=request.user
+        ),
+    ):
+        messages.success(
+            request, _("Extension saved for %(name)s.") % {"name": form.cleaned_data["student"].display_name}
+        )
+        return redirect("teach:assignment-extensions", assignment.pk)
     extensions = assignment.extensions.select_related("student").order_by("student__last_name", "due_at")
     return render(
         request,
@@ -233,29 +240,21 @@ def extension_delete(request, pk, extension_id):
 def assignment_support(request, pk):
     """Per-pupil support: another level than the assignment's, and extra time."""
     assignment = scope.assignment(request, pk)
-    students = User.objects.filter(
-        enrollments__classroom=assignment.classroom, enrollments__ended_at__isnull=True
-    ).order_by("last_name", "first_name", "username")
-    form = StudentSupportForm(request.POST or None, students=students)
-    if form.is_valid():
-        try:
-            teaching_services.student_support_set(
-                assignment=assignment,
-                student=form.cleaned_data["student"],
-                support_level=form.cleaned_data["support_level"],
-                extra_time_percent=form.cleaned_data["extra_time_percent"],
-                by=request.user,
-            )
-        except ValidationError as error:
-            for name, errors in error.message_dict.items():
-                for message in errors:
-                    form.add_error(name if name in form.fields else None, message)
-        else:
-            messages.success(
-                request,
-                _("Support saved for %(name)s.") % {"name": form.cleaned_data["student"].display_name},
-            )
-            return redirect("teach:assignment-support", assignment.pk)
+    form = StudentSupportForm(request.POST or None, students=_current_pupils(assignment))
+    if form.is_valid() and _saved(
+        form,
+        lambda data: teaching_services.student_support_set(
+            assignment=assignment,
+            student=data["student"],
+            support_level=data["support_level"],
+            extra_time_percent=data["extra_time_percent"],
+            by=request.user,
+        ),
+    ):
+        messages.success(
+            request, _("Support saved for %(name)s.") % {"name": form.cleaned_data["student"].display_name}
+        )
+        return redirect("teach:assignment-support", assignment.pk)
     supports = assignment.supports.select_related("student").order_by(
         "student__last_name", "student__first_name", "student__username"
     )

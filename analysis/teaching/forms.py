@@ -29,21 +29,8 @@ def _datetime_field(label, *, required=True, help_text=""):
     )
 
 
-class ExerciseChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.title
-
-
-class ClassroomChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.name
-
-
 class ClassroomsChoiceField(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
-
-    def label_from_instance(self, obj):
-        return obj.name
 
     def _check_values(self, value):
         """An id no database integer can hold is no class of the teacher's: refuse it as an
@@ -61,8 +48,8 @@ class AssignmentForm(forms.ModelForm):
     """Set an exercise to one of the teacher's classes. Once students have started,
     the exercise and class are fixed (their answers belong to that exercise)."""
 
-    exercise = ExerciseChoiceField(queryset=Exercise.objects.none(), label=_("Exercise"))
-    classroom = ClassroomChoiceField(queryset=Classroom.objects.none(), label=_("Class"))
+    exercise = forms.ModelChoiceField(queryset=Exercise.objects.none(), label=_("Exercise"))
+    classroom = forms.ModelChoiceField(queryset=Classroom.objects.none(), label=_("Class"))
     opens_at = _datetime_field(_("Opens"), help_text=_("Students can start from this time."))
     due_at = _datetime_field(_("Due"), required=False, help_text=_("Leave empty for no deadline."))
 

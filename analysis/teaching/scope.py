@@ -37,8 +37,13 @@ def submission(request, assignment, submission_id):
 
 
 def questions(assignment):
+    return exercise_questions(assignment.exercise)
+
+
+def exercise_questions(exercise):
+    """An exercise's questions in order, with their sources and mark schemes' levels."""
     return list(
-        assignment.exercise.questions.select_related("mark_scheme", "source")
+        exercise.questions.select_related("mark_scheme", "source")
         .prefetch_related("mark_scheme__levels")
         .order_by("position", "pk")
     )

@@ -248,7 +248,7 @@ def test_work_out_of_time_counts_as_handed_in_at_the_limit_when_the_pupil_next_l
     assert handed_in.status == Submission.Status.SUBMITTED
     assert handed_in.submitted_at == submission.time_up_at
     assert handed_in.receipt_hash and not handed_in.is_late
-    assert "Submitted: your receipt" in html
+    assert "Handed in: your receipt" in html
     assert handed_in.responses.get(question__position=0).text == "What I wrote in time."
 
 

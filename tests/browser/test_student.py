@@ -383,7 +383,7 @@ def test_submit_once_with_a_double_click_and_see_the_receipt(page, live_server, 
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Submit my answers").dblclick()
 
-    expect(page.get_by_role("heading", name="Submitted: your receipt")).to_be_visible()
+    expect(page.get_by_role("heading", name="Handed in: your receipt")).to_be_visible()
     submission = Submission.objects.get(student=world["student"])
     assert submission.status == Submission.Status.SUBMITTED
     expect(page.locator(".receipt__code")).to_have_text(submission.receipt_hash[:12])

@@ -192,7 +192,7 @@ def test_teacher_builds_sets_marks_and_returns_an_exercise_of_their_own(
     pupil.get_by_role("link", name="Check and submit").click()
     pupil.on("dialog", lambda dialog: dialog.accept())
     pupil.get_by_role("button", name="Submit my answers").click()
-    expect(pupil.get_by_role("heading", name="Submitted: your receipt")).to_be_visible()
+    expect(pupil.get_by_role("heading", name="Handed in: your receipt")).to_be_visible()
     submission = Submission.objects.get(student=school["nadia"])
     assert submission.status == Submission.Status.SUBMITTED
     assert purpose.evidence.get().quote == first_passage.text

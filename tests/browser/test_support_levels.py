@@ -117,7 +117,7 @@ def test_exam_countdown_runs_and_at_the_limit_the_work_is_handed_in(page, live_s
     first = left.inner_text()
     expect(left).not_to_have_text(first, timeout=5_000)  # it counts down
 
-    expect(page.get_by_role("heading", name="Submitted: your receipt")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("heading", name="Handed in: your receipt")).to_be_visible(timeout=15_000)
     submission.refresh_from_db()
     assert submission.status == Submission.Status.SUBMITTED
     assert submission.submitted_at == submission.time_up_at
