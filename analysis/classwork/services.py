@@ -337,6 +337,24 @@ def response_hint_reveal(*, response_id: int, student, assignment_id=None, now=N
         return response
 
 
+def _answer_to_cite_in(*, student, now, response_id: int, assignment_id) -> Response:
+    """The answer evidence is added to, its submission locked (see ``_locked_submission``)."""
+    submission = _locked_submission(
+        student=student, now=now, response_id=response_id, assignment_id=assignment_id
+    )
+    response = Response.objects.select_related("question").get(pk=response_id, submission=submission)
+    response.submission = submission
+    return response
+
+
+def _check_room_for_evidence(response: Response) -> None:
+    if Evidence.objects.filter(response=response).count() >= EVIDENCE_MAX_PER_ANSWER:
+        raise EvidenceRejected(
+            _("An answer can cite at most %(max)s quotations. Remove one to add another.")
+            % {"max": EVIDENCE_MAX_PER_ANSWER}
+        )
+
+
 def evidence_add(
     *, response_id: int, student, passage_id: int, start: int, end: int, assignment_id=None, now=None
 ) -> tuple[Evidence, bool]:
@@ -352,11 +370,10 @@ def evidence_add(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        submission = _locked_submission(
+        response = _answer_to_cite_in(
             student=student, now=now, response_id=response_id, assignment_id=assignment_id
         )
-        response = Response.objects.select_related("question").get(pk=response_id, submission=submission)
-        response.submission = submission
+        submission = response.submission
         passage = (
             Passage.objects.filter(
                 pk=passage_id, source__exercise_links__exercise_id=submission.assignment.exercise_id
@@ -375,11 +392,7 @@ def evidence_add(
         if existing is not None:
             existing.response, existing.passage = response, passage
             return existing, False
-        if Evidence.objects.filter(response=response).count() >= EVIDENCE_MAX_PER_ANSWER:
-            raise EvidenceRejected(
-                _("An answer can cite at most %(max)s quotations. Remove one to add another.")
-                % {"max": EVIDENCE_MAX_PER_ANSWER}
-            )
+        _check_room_for_evidence(response)
         evidence = Evidence(
             response=response, passage=passage, start=start, end=end, quote=passage.text[start:end]
         )
@@ -401,11 +414,10 @@ def evidence_add_region(
     ``EvidenceRejected``, ``WorkClosed`` or ``Response.DoesNotExist`` like ``evidence_add``."""
     now = now or timezone.now()
     with transaction.atomic():
-        submission = _locked_submission(
+        response = _answer_to_cite_in(
             student=student, now=now, response_id=response_id, assignment_id=assignment_id
         )
-        response = Response.objects.select_related("question").get(pk=response_id, submission=submission)
-        response.submission = submission
+        submission = response.submission
         region = (
             Region.objects.filter(
                 pk=region_id, source__exercise_links__exercise_id=submission.assignment.exercise_id
@@ -419,11 +431,7 @@ def evidence_add_region(
         if existing is not None:
             existing.response, existing.region = response, region
             return existing, False
-        if Evidence.objects.filter(response=response).count() >= EVIDENCE_MAX_PER_ANSWER:
-            raise EvidenceRejected(
-                _("An answer can cite at most %(max)s quotations. Remove one to add another.")
-                % {"max": EVIDENCE_MAX_PER_ANSWER}
-            )
+        _check_room_for_evidence(response)
         evidence = Evidence.objects.create(response=response, region=region, quote=region.label)
         return evidence, True
 
