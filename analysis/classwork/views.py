@@ -311,58 +311,55 @@ def evidence_add(request: HtmxHttpRequest, assignment_id: int, response_id: int)
     """Attach ``passage``/``start``/``end`` (character offsets into the passage) to the answer,
     or ``region`` (a region of an image source)."""
     if "region" in request.POST:
-        return _region_evidence_add(request, assignment_id, response_id)
-    form = EvidenceForm(request.POST)
+        form = RegionEvidenceForm(request.POST)
+        unreadable = _("That region could not be read. Choose it again.")
+
+        def cite(data):
+            return work.evidence_add_region(
+                response_id=response_id,
+                student=request.user,
+                region_id=data["region"],
+                assignment_id=assignment_id,
+            )
+
+        def said(evidence, created):
+            values = {"n": evidence.response.question.number, "label": evidence.region.label}
+            if created:
+                return _("Region “%(label)s” cited in question %(n)s.") % values
+            return _("Region “%(label)s” is already cited in question %(n)s.") % values
+
+    else:
+        form = EvidenceForm(request.POST)
+        unreadable = _("That selection could not be read. Select the words again.")
+
+        def cite(data):
+            return work.evidence_add(
+                response_id=response_id,
+                student=request.user,
+                passage_id=data["passage"],
+                start=data["start"],
+                end=data["end"],
+                assignment_id=assignment_id,
+            )
+
+        def said(evidence, created):
+            number = evidence.response.question.number
+            if created:
+                return _("Quotation added to question %(n)s.") % {"n": number}
+            return _("That quotation is already attached to question %(n)s.") % {"n": number}
+
     try:
         if not form.is_valid():
             _own_response_or_404(request, assignment_id, response_id)
-            raise errors.EvidenceRejected(_("That selection could not be read. Select the words again."))
-        evidence, created = work.evidence_add(
-            response_id=response_id,
-            student=request.user,
-            passage_id=form.cleaned_data["passage"],
-            start=form.cleaned_data["start"],
-            end=form.cleaned_data["end"],
-            assignment_id=assignment_id,
-        )
+            raise errors.EvidenceRejected(unreadable)
+        evidence, created = cite(form.cleaned_data)
     except Response.DoesNotExist as missing:
         raise Http404 from missing
     except errors.WorkClosed as closed:
         return _refused(request, assignment_id, closed.message, 409)
     except errors.EvidenceRejected as rejected:
         return _refused(request, assignment_id, rejected.message, 422)
-    number = evidence.response.question.number
-    if created:
-        message = _("Quotation added to question %(n)s.") % {"n": number}
-    else:
-        message = _("That quotation is already attached to question %(n)s.") % {"n": number}
-    return _evidence_reply(request, evidence=evidence, message=message)
-
-
-def _region_evidence_add(request, assignment_id: int, response_id: int):
-    form = RegionEvidenceForm(request.POST)
-    try:
-        if not form.is_valid():
-            _own_response_or_404(request, assignment_id, response_id)
-            raise errors.EvidenceRejected(_("That region could not be read. Choose it again."))
-        evidence, created = work.evidence_add_region(
-            response_id=response_id,
-            student=request.user,
-            region_id=form.cleaned_data["region"],
-            assignment_id=assignment_id,
-        )
-    except Response.DoesNotExist as missing:
-        raise Http404 from missing
-    except errors.WorkClosed as closed:
-        return _refused(request, assignment_id, closed.message, 409)
-    except errors.EvidenceRejected as rejected:
-        return _refused(request, assignment_id, rejected.message, 422)
-    values = {"n": evidence.response.question.number, "label": evidence.region.label}
-    if created:
-        message = _("Region “%(label)s” cited in question %(n)s.") % values
-    else:
-        message = _("Region “%(label)s” is already cited in question %(n)s.") % values
-    return _evidence_reply(request, evidence=evidence, message=message)
+    return _evidence_reply(request, evidence=evidence, message=said(evidence, created))
 
 
 @student_required
