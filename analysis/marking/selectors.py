@@ -65,6 +65,17 @@ class GridCell:
     answered: bool = False  # rules.is_answered: what releasing counts as needing a mark
 
 
+class GridAnswer(NamedTuple):
+    """One answer as the grid reads it (``_grid_answers``): plain values, no model instance."""
+
+    answered: bool
+    hints_used: int
+    marks: int | None
+    max_marks: int | None
+    cited: int | None  # the response's id when it cites any evidence
+    changed: bool  # changed since it was marked
+
+
 class GridStudent(NamedTuple):
     pk: int
     username: str
@@ -164,7 +175,7 @@ def _grid_answers(assignment: Assignment) -> dict:
             "changed",
         )
     )
-    return {(row[0], row[1]): row[2:] for row in rows}
+    return {(row[0], row[1]): GridAnswer(*row[2:]) for row in rows}
 
 
 def progress_grid(assignment: Assignment, questions, *, _checked_time: bool = False) -> list[GridRow]:
@@ -225,9 +236,10 @@ def progress_grid(assignment: Assignment, questions, *, _checked_time: bool = Fa
                 _cell_for(expects_evidence, handed_in, answer, labels)
                 for (_question_id, expects_evidence), answer in zip(columns, mine, strict=True)
             ]
-            # rules.started_exists, from the values already read: an answered question or a
-            # quotation (``_grid_answers``: answered first, one_cited fifth).
-            started = any(answer[0] or answer[4] is not None for answer in mine if answer is not None)
+            # rules.started_exists, from the values already read: an answered question or a quotation.
+            started = any(
+                answer.answered or answer.cited is not None for answer in mine if answer is not None
+            )
             number = numbers[submission.pk]
             hidden = hides_name(assignment, submission)
         rows.append(

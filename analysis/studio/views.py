@@ -247,24 +247,31 @@ def source_copy(request, pk):
     return redirect("teach:source-edit", copy.pk)
 
 
+def _share_or_archive(request, item, action: str, shared_message: str) -> bool:
+    """The share/unshare and archive/restore actions every library item has; False for others."""
+    if action in ("share", "unshare"):
+        studio.item_share(item=item, shared=action == "share")
+        messages.success(
+            request, shared_message if action == "share" else _("Private again: only you can see it.")
+        )
+    elif action in ("archive", "restore"):
+        studio.item_archive(item=item, archived=action == "archive")
+        messages.success(request, _("Archived.") if action == "archive" else _("Restored."))
+    else:
+        return False
+    return True
+
+
 @teacher_required
 @require_POST
 def source_manage(request, pk):
     """Share or unshare, archive or restore, delete an unused source, or save a new version."""
     source = selectors.editable_source(request.user, pk)
     action = request.POST.get("action", "")
-    if action in ("share", "unshare"):
-        studio.item_share(item=source, shared=action == "share")
-        messages.success(
-            request,
-            _("Shared with the teachers of your school: they can preview, use and copy it.")
-            if action == "share"
-            else _("Private again: only you can see it."),
-        )
-    elif action in ("archive", "restore"):
-        studio.item_archive(item=source, archived=action == "archive")
-        messages.success(request, _("Archived.") if action == "archive" else _("Restored."))
-    elif action == "delete":
+    shared = _("Shared with the teachers of your school: they can preview, use and copy it.")
+    if _share_or_archive(request, source, action, shared):
+        return redirect("teach:source-edit", source.pk)
+    if action == "delete":
         outcome = studio.source_delete_or_archive(source=source)
         if outcome == "deleted":
             messages.success(request, _("Deleted."))
@@ -399,18 +406,10 @@ def exercise_manage(request, pk):
     """Share or unshare, archive or restore, delete an unused draft, or save a new version."""
     exercise = selectors.editable_exercise(request.user, pk)
     action = request.POST.get("action", "")
-    if action in ("share", "unshare"):
-        studio.item_share(item=exercise, shared=action == "share")
-        messages.success(
-            request,
-            _("Shared with the teachers of your school: they can preview, set and copy it, not change it.")
-            if action == "share"
-            else _("Private again: only you can see it."),
-        )
-    elif action in ("archive", "restore"):
-        studio.item_archive(item=exercise, archived=action == "archive")
-        messages.success(request, _("Archived.") if action == "archive" else _("Restored."))
-    elif action == "delete":
+    shared = _("Shared with the teachers of your school: they can preview, set and copy it, not change it.")
+    if _share_or_archive(request, exercise, action, shared):
+        return redirect("teach:exercise-edit", exercise.pk)
+    if action == "delete":
         if studio.exercise_delete_or_archive(exercise=exercise) == "deleted":
             messages.success(request, _("Deleted."))
             return redirect("teach:library")
