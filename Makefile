@@ -32,8 +32,10 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_sources fixtures/
 	$(PY) manage.py seed_demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT)/ with the background worker beside it (Ctrl-C stops both)"
+	$(PY) manage.py db_worker --no-startup-delay & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Everything but the browser tests when Chromium is missing (they skip themselves). The tests that
 # need no browser run on every core (pytest-xdist, a database per worker); the browser tests after

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "django_ratelimit",
+    "django_tasks_db",
     "accounts",
     "analysis",
 ]
@@ -129,6 +130,17 @@ elif env_bool("DJANGO_DB_POOL", False):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+
+# --- Background work -------------------------------------------------------
+# Django's tasks framework, queued in the database the app already has (django-tasks-db). One
+# worker process runs them: `manage.py db_worker` (`make demo` starts it beside the server;
+# production runs it as its own service). Nothing a pupil or teacher waits for on screen is queued.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
 
 # --- Cache and sessions ---------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
