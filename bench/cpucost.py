@@ -94,6 +94,7 @@ def main():
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (tottime, cumulative)")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--dump", help="with --cprofile: also write the raw profile here (for pstats callers)")
     args = parser.parse_args()
 
     user, method, path, data = endpoint(args.endpoint)
@@ -133,6 +134,8 @@ def main():
     )
     if profiler:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+        if args.dump:
+            profiler.dump_stats(args.dump)
 
 
 if __name__ == "__main__":

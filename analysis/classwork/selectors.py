@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from accounts.models import User
 from analysis.classwork.errors import WorkClosed
 from analysis.classwork.heuristics import Check, submission_self_check
 from analysis.classwork.panels import source_first_lines, source_panels
@@ -36,6 +37,7 @@ from analysis.models import (
     Submission,
     TimeLimitAction,
 )
+from config.prepared import PreparedQuery
 
 # --- Reads ------------------------------------------------------------------------------------
 
@@ -370,10 +372,16 @@ class Workspace:
         return "review"
 
 
+def _exercise_sources_query(exercise_id: int) -> QuerySet:
+    return Source.objects.filter(exercise_links__exercise_id=exercise_id).order_by("exercise_links__position")
+
+
+_EXERCISE_SOURCES = PreparedQuery(_exercise_sources_query, "exercise_id")
+
+
 def exercise_sources(exercise_id: int) -> list[Source]:
-    """The exercise's sources in its order (one query)."""
-    sources = Source.objects.filter(exercise_links__exercise_id=exercise_id)
-    return list(sources.order_by("exercise_links__position"))
+    """The exercise's sources in its order (one query, compiled once: ``config.prepared``)."""
+    return _EXERCISE_SOURCES(exercise_id=exercise_id)
 
 
 def source_letters(sources: list[Source]) -> dict[int, str]:
@@ -388,20 +396,58 @@ def workspace_assignments(student) -> QuerySet:
     return assignments_visible_to(student).annotate(question_total=_count(questions, "exercise_id"))
 
 
-def _workspace_responses(*, assignment: Assignment, student) -> list[Response]:
-    return list(
-        Response.objects.filter(submission__assignment=assignment, submission__student=student)
+def _workspace_assignment_query(*, student_id: int, pk: int) -> QuerySet:
+    return workspace_assignments(User(pk=student_id, role=User.Role.STUDENT)).filter(pk=pk)
+
+
+def _workspace_answers_query(*, assignment_id: int, student_id: int) -> QuerySet:
+    return (
+        Response.objects.filter(submission__assignment_id=assignment_id, submission__student_id=student_id)
         .select_related("question", "submission")
-        .prefetch_related(
-            # Explicit order: the default ("response", …) would join through every model's own
-            # default ordering (response → submission → assignment, student) for nothing.
-            Prefetch(
-                "evidence",
-                queryset=Evidence.objects.select_related("passage", "region").order_by("created_at", "pk"),
-            )
-        )
         .order_by("question__position", "question_id")
     )
+
+
+def _workspace_evidence_query(*, assignment_id: int, student_id: int) -> QuerySet:
+    # Explicit order: the default ("response", …) would join through every model's own default
+    # ordering (response → submission → assignment, student) for nothing.
+    return (
+        Evidence.objects.filter(
+            response__submission__assignment_id=assignment_id, response__submission__student_id=student_id
+        )
+        .select_related("passage", "region")
+        .order_by("created_at", "pk")
+    )
+
+
+# The workspace's reads, compiled once per process (config/prepared.py): building and compiling
+# these querysets cost the ORM ten times what running them costs the database.
+_WORKSPACE_ASSIGNMENT = PreparedQuery(_workspace_assignment_query, "student_id", "pk")
+_WORKSPACE_ANSWERS = PreparedQuery(_workspace_answers_query, "assignment_id", "student_id")
+_WORKSPACE_EVIDENCE = PreparedQuery(_workspace_evidence_query, "assignment_id", "student_id")
+
+
+def workspace_assignment(*, student, pk: int) -> Assignment | None:
+    """The assignment ``pk`` from ``workspace_assignments(student)``, or None when the student
+    may not open it (one query)."""
+    if not (student.is_authenticated and student.is_student):
+        return None
+    found = _WORKSPACE_ASSIGNMENT(student_id=student.pk, pk=pk)
+    return found[0] if found else None
+
+
+def _workspace_responses(*, assignment: Assignment, student) -> list[Response]:
+    """The student's answers in question order, each with its question, its submission and its
+    evidence (``response.cited``, oldest first): two queries."""
+    keys = {"assignment_id": assignment.pk, "student_id": student.pk}
+    responses = _WORKSPACE_ANSWERS(**keys)
+    cited: dict[int, list[Evidence]] = {response.pk: [] for response in responses}
+    if responses:
+        for evidence in _WORKSPACE_EVIDENCE(**keys):
+            cited[evidence.response_id].append(evidence)
+    for response in responses:
+        response.cited = cited[response.pk]
+    return responses
 
 
 def _handed_in_at_limit(submission: Submission, assignment: Assignment, now: datetime) -> bool:
@@ -454,7 +500,7 @@ def workspace_load(*, assignment: Assignment, student, now=None) -> Workspace:
     highlights: dict[int, list[tuple[int, int]]] = {}
     for response in responses:
         response.submission = submission
-        evidence = list(response.evidence.all())
+        evidence = response.cited
         for cited in evidence:
             if cited.passage_id is None:
                 continue  # a region: outlined in the browser from the chips (regions.js)

@@ -66,7 +66,9 @@ def assignment_list(request: HtmxHttpRequest):
 def workspace(request: HtmxHttpRequest, assignment_id: int):
     """The sources beside the staged questions. An htmx GET returns only the self-check (the
     review stage refreshes it after the last autosave)."""
-    assignment = get_object_or_404(work_reads.workspace_assignments(request.user), pk=assignment_id)
+    assignment = work_reads.workspace_assignment(student=request.user, pk=assignment_id)
+    if assignment is None:
+        raise Http404
     if not assignment.is_open():
         return render(request, WORKSPACE, {"assignment": assignment, "not_open": True})
     ws = work_reads.workspace_load(assignment=assignment, student=request.user)
