@@ -4,9 +4,11 @@ citing) and the self-check a pupil sees before handing in."""
 import calendar
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from django.utils.dates import MONTHS
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from analysis.models import Source
@@ -28,6 +30,14 @@ class Sentence:
     text: str
 
 
+@lru_cache(maxsize=16)
+def _month_names(language: str) -> frozenset[str]:
+    """Month names in English and in the page's language, lower case (once per language)."""
+    return frozenset(name.lower() for name in calendar.month_name if name) | {
+        str(name).lower() for name in MONTHS.values()
+    }
+
+
 def _origin_mentions_who_and_when(text: str, sources: list[Source]) -> tuple[bool, bool]:
     lowered = text.lower()
     names = set()
@@ -36,10 +46,7 @@ def _origin_mentions_who_and_when(text: str, sources: list[Source]) -> tuple[boo
             names.update(word.lower() for word in re.findall(r"[^\W\d_]{4,}", raw) if word[0].isupper())
     words = set(re.findall(r"[^\W\d_]+", lowered))
     who = bool(names & words)
-    months = {name.lower() for name in calendar.month_name if name} | {
-        str(name).lower() for name in MONTHS.values()
-    }
-    when = bool(re.search(r"\b(1\d{3}|20\d{2})\b", text)) or bool(months & words)
+    when = bool(re.search(r"\b(1\d{3}|20\d{2})\b", text)) or bool(_month_names(get_language()) & words)
     return who, when
 
 
@@ -105,6 +112,51 @@ def _own_knowledge(text: str, sources: list[Source]) -> bool:
     )
 
 
+# Each declared check: whether the answer meets it, and the advice either way. The test runs only
+# when the question asks for that check; the advice is translated only when shown.
+_CHECK_RULES = {
+    "date": (
+        lambda item, about, origin: origin()[1],
+        gettext_lazy("Question %(n)s gives a date (a year or a month)."),
+        gettext_lazy("Question %(n)s does not give a date yet (a year or a month)."),
+    ),
+    "author": (
+        lambda item, about, origin: origin()[0],
+        gettext_lazy("Question %(n)s names who produced the source."),
+        gettext_lazy("Question %(n)s does not name who produced the source yet."),
+    ),
+    "audience": (
+        lambda item, about, origin: _audience_named(item.response.text, about),
+        gettext_lazy("Question %(n)s says who the source was for."),
+        gettext_lazy("Question %(n)s does not say who the source was for (its audience) yet."),
+    ),
+    "purpose": (
+        lambda item, about, origin: (
+            bool(_words(item.response.text) & _PURPOSE_WORDS) or "in order to" in item.response.text.lower()
+        ),
+        gettext_lazy("Question %(n)s explains why the source was produced."),
+        gettext_lazy("Question %(n)s does not yet say why the source was produced (its purpose)."),
+    ),
+    "both_sources": (
+        lambda item, about, origin: _both_sources(item),
+        gettext_lazy("Question %(n)s uses both sources."),
+        gettext_lazy("Question %(n)s does not use both sources yet: quote or name Source A and Source B."),
+    ),
+    "judgement": (
+        lambda item, about, origin: bool(_words(item.response.text) & _JUDGEMENT_WORDS),
+        gettext_lazy("Question %(n)s reaches a judgement."),
+        gettext_lazy(
+            "Question %(n)s does not reach a judgement yet (how far, how useful, which is more valuable)."
+        ),
+    ),
+    "own_knowledge": (
+        lambda item, about, origin: _own_knowledge(item.response.text, about),
+        gettext_lazy("Question %(n)s brings in knowledge of your own (a date, event or person)."),
+        gettext_lazy("Question %(n)s does not bring in knowledge of your own yet (a date, event or person)."),
+    ),
+}
+
+
 def _question_checks(item, about: list[Source]) -> list[Check]:
     """The advice for one question, from what it declares (``Question.effective_checks``).
     Evidence is advised once for all questions (``submission_self_check``)."""
@@ -112,10 +164,16 @@ def _question_checks(item, about: list[Source]) -> list[Check]:
     if not checks or not item.answered:
         return []
     n = item.question.number
-    text = item.response.text
     found = []
-    who, when = _origin_mentions_who_and_when(text, about)
+    origin_found: list[tuple[bool, bool]] = []
+
+    def origin() -> tuple[bool, bool]:
+        if not origin_found:
+            origin_found.append(_origin_mentions_who_and_when(item.response.text, about))
+        return origin_found[0]
+
     if "author" in checks and "date" in checks:
+        who, when = origin()
         if who and when:
             message = _("Question %(n)s says who produced the source and when.")
         elif who:
@@ -126,46 +184,10 @@ def _question_checks(item, about: list[Source]) -> list[Check]:
             message = _("Question %(n)s does not yet say who produced the source or when.")
         found.append(Check(ok=who and when, message=message % {"n": n}))
         checks = [c for c in checks if c not in ("author", "date")]
-    texts = {
-        "date": (
-            when,
-            _("Question %(n)s gives a date (a year or a month)."),
-            _("Question %(n)s does not give a date yet (a year or a month)."),
-        ),
-        "author": (
-            who,
-            _("Question %(n)s names who produced the source."),
-            _("Question %(n)s does not name who produced the source yet."),
-        ),
-        "audience": (
-            _audience_named(text, about),
-            _("Question %(n)s says who the source was for."),
-            _("Question %(n)s does not say who the source was for (its audience) yet."),
-        ),
-        "purpose": (
-            bool(_words(text) & _PURPOSE_WORDS) or "in order to" in text.lower(),
-            _("Question %(n)s explains why the source was produced."),
-            _("Question %(n)s does not yet say why the source was produced (its purpose)."),
-        ),
-        "both_sources": (
-            _both_sources(item),
-            _("Question %(n)s uses both sources."),
-            _("Question %(n)s does not use both sources yet: quote or name Source A and Source B."),
-        ),
-        "judgement": (
-            bool(_words(text) & _JUDGEMENT_WORDS),
-            _("Question %(n)s reaches a judgement."),
-            _("Question %(n)s does not reach a judgement yet (how far, how useful, which is more valuable)."),
-        ),
-        "own_knowledge": (
-            _own_knowledge(text, about),
-            _("Question %(n)s brings in knowledge of your own (a date, event or person)."),
-            _("Question %(n)s does not bring in knowledge of your own yet (a date, event or person)."),
-        ),
-    }
     for check in checks:
-        ok, yes, no = texts[check]
-        found.append(Check(ok=ok, message=(yes if ok else no) % {"n": n}))
+        test, yes, no = _CHECK_RULES[check]
+        ok = bool(test(item, about, origin))
+        found.append(Check(ok=ok, message=str(yes if ok else no) % {"n": n}))
     return found
 
 

@@ -7,7 +7,7 @@ endpoints answer htmx/fetch requests (``HX-Request: true``) with fragments or JS
 form posts (no JavaScript) with a redirect back to the question.
 """
 
-from functools import wraps
+from functools import lru_cache, wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
@@ -79,13 +80,15 @@ def workspace(request: HtmxHttpRequest, assignment_id: int):
         sentences={pk: items for panel in ws.sources for pk, items in panel.sentences.items()},
         highlights={str(pk): spans for pk, spans in ws.highlights_by_passage.items()},
         max_chars=settings.ANSWER_MAX_CHARS,
-        workspace_messages=_js_messages(),
+        workspace_messages=_js_messages(get_language()),
     )
     return render(request, WORKSPACE, context)
 
 
-def _js_messages() -> dict:
-    """The words workspace.js shows or announces, translated here (%s is filled in by JS)."""
+@lru_cache(maxsize=16)
+def _js_messages(language: str | None) -> dict:
+    """The words workspace.js shows or announces, translated here once per language (%s is
+    filled in by JS). The dict is shared: read it, never change it."""
     return {
         "saving": _("Saving…"),
         "saved": _("Saved %s"),

@@ -5,7 +5,7 @@ renders (variable lookups, number localisation, ``{% url %}``, ``{% csrf_token %
 ``{% translate %}``), and the workspace is the page every pupil opens. Here, as in
 ``progress_rows``:
 
-- labels said on every card are translated and escaped once per page (``_Labels``);
+- labels said on every card are translated and escaped once per language (``_Labels``);
 - URLs are reversed once with a placeholder id, then filled in with each answer's id;
 - the CSRF token is read once.
 
@@ -19,7 +19,7 @@ markup of a chip or a hint list is defined once.
 """
 
 import html
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django import template
 from django.conf import settings
@@ -27,7 +27,7 @@ from django.template.defaultfilters import floatformat, linebreaks_filter, lineb
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from analysis.models import Stage
 from analysis.templatetags.progress_rows import url_filler
@@ -108,6 +108,12 @@ class _Labels:
         return _esc(ngettext("%(left)s left", "%(left)s left", left) % {"left": left})
 
 
+@lru_cache(maxsize=16)
+def _labels_in(language: str | None) -> _Labels:
+    """The labels in one language, translated once per process (they hold no one's data)."""
+    return _Labels()
+
+
 class _Urls:
     """The workspace's per-answer URLs for one assignment, reversed once each."""
 
@@ -134,7 +140,7 @@ class _Page:
 
     @cached_property
     def labels(self) -> _Labels:
-        return _Labels()
+        return _labels_in(get_language())
 
     @cached_property
     def urls(self) -> _Urls:
