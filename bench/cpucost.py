@@ -55,7 +55,7 @@ def endpoint(name: str):
         student, _, _ = drafts[0]
         return student, "GET", reverse("learn:csrf"), None
     if name == "e1":
-        student, assignment, _ = drafts[0]
+        student, assignment, _ = prepare.e1_draft()
         return student, "GET", reverse("learn:workspace", args=[assignment.pk]), None
     if name == "e2":
         student, assignment, response = drafts[1]
@@ -94,7 +94,9 @@ def main():
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (tottime, cumulative)")
     parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--dump", help="with --cprofile: also write the raw profile here (for pstats callers)")
+    parser.add_argument(
+        "--dump", help="with --cprofile: also write the raw profile here (for pstats callers)"
+    )
     args = parser.parse_args()
 
     user, method, path, data = endpoint(args.endpoint)

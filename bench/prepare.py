@@ -37,7 +37,7 @@ from django.utils import timezone  # noqa: E402
 from django.utils.crypto import get_random_string  # noqa: E402
 
 from accounts.models import Classroom, User  # noqa: E402
-from analysis.models import Assignment, Response, Submission  # noqa: E402
+from analysis.models import Assignment, Response, StudentSupport, Submission, SupportLevel  # noqa: E402
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b", re.IGNORECASE)
@@ -82,6 +82,23 @@ def drafts_in(classroom):
     return picked
 
 
+def e1_draft():
+    """(student, assignment, response) measured as E1: the first pupil of the E1 class with a
+    draft in the two-source comparison exercise, working at Guided support (the heaviest
+    workspace pupils get: simplified texts beside the originals, the background, hints and
+    sentence starters). The pupil's own support setting is written here, idempotently."""
+    picked = [
+        draft
+        for draft in drafts_in(bench_classes().get(name=CLASS_E1E2))
+        if draft[1].exercise.sources.count() >= 2
+    ]
+    student, assignment, response = picked[0]
+    StudentSupport.objects.update_or_create(
+        assignment=assignment, student=student, defaults={"support_level": SupportLevel.GUIDED}
+    )
+    return student, assignment, response
+
+
 def count_queries(client: Client, method: str, path: str, *, warm=None, **extra) -> dict:
     """Warm up (the same request, or ``warm``), then count one request. The counted request runs
     inside a transaction that is rolled back, so measuring changes no data (its own atomic
@@ -113,8 +130,8 @@ def targets(out: Path) -> None:
     e4_big = current_assignment(big)
     e1_class = bench_classes().get(name=CLASS_E1E2)
     drafts = drafts_in(e1_class)
-    e1 = drafts[0]
-    e2 = drafts[1:9]
+    e1 = e1_draft()
+    e2 = [draft for draft in drafts if draft[0] != e1[0]][:8]
     teacher = class30.teachers.get()
     teacher_big = big.teachers.get()
     data = {

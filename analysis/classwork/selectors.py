@@ -270,7 +270,8 @@ class QuestionItem:
     def title_with_stage(self) -> str:
         return _("Question %(n)s (%(stage)s)") % {
             "n": self.question.number,
-            "stage": self.question.get_stage_display(),
+            # Not get_stage_display(): it hashes (so translates) every stage's label to find one.
+            "stage": Stage(self.question.stage).label,
         }
 
     @property
