@@ -5,7 +5,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -43,10 +43,13 @@ class AssignmentQuerySet(models.QuerySet):
         return self.filter(archived_at__isnull=True)
 
     def for_student(self, user):
-        """Open-or-upcoming assignments of the classes this student is enrolled in."""
+        """Open-or-upcoming assignments of the classes this student is enrolled in, set to the
+        whole class or to them among its chosen pupils (``Assignment.chosen_pupils_only``)."""
         if not user.is_authenticated or not user.is_student:
             return self.none()
         return self.current().filter(
+            Q(chosen_pupils_only=False)
+            | Exists(AssignedPupil.objects.filter(assignment=OuterRef("pk"), student=user)),
             classroom__enrollments__student=user,
             classroom__enrollments__ended_at__isnull=True,
             classroom__archived_at__isnull=True,
@@ -66,7 +69,8 @@ class AssignmentQuerySet(models.QuerySet):
         return self.filter(classroom__teachers=user)
 
     def with_progress_counts(self):
-        """Annotate ``student_total`` (enrolled), ``submitted_count`` (handed in or returned),
+        """Annotate ``student_total`` (the pupils it is set to who are in the class now: all of them,
+        or the chosen ones), ``submitted_count`` (handed in or returned),
         ``to_mark_count`` (handed in with an answer still unmarked) and ``to_release_count``
         (handed in, every answer marked). Subqueries, so no row multiplication and no
         per-row queries however large the class."""
@@ -82,9 +86,21 @@ class AssignmentQuerySet(models.QuerySet):
 
         unmarked = Response.objects.filter(answered_q(), submission=OuterRef("pk"), mark__isnull=True)
         handed_in = Submission.objects.filter(assignment=OuterRef("pk"), status=Submission.Status.SUBMITTED)
+        enrolled = Enrollment.objects.current().filter(classroom=OuterRef("classroom"))
         return self.annotate(
-            student_total=counted(
-                Enrollment.objects.current().filter(classroom=OuterRef("classroom")), "classroom"
+            student_total=Case(
+                When(
+                    chosen_pupils_only=True,
+                    then=counted(
+                        enrolled.filter(
+                            student__in=AssignedPupil.objects.filter(assignment=OuterRef(OuterRef("pk"))).values(
+                                "student_id"
+                            )
+                        ),
+                        "classroom",
+                    ),
+                ),
+                default=counted(enrolled, "classroom"),
             ),
             submitted_count=counted(
                 Submission.objects.filter(
@@ -135,6 +151,17 @@ class Assignment(models.Model):
         choices=TimeLimitAction.choices,
         default=TimeLimitAction.HAND_IN,
     )
+    # Set to chosen pupils of the class rather than to all of it: only those in ``pupils`` see
+    # it, may work on it, and appear on its grid, export and the markbook. A flag, not "no pupils
+    # means the whole class", so that an assignment whose chosen pupils all left is set to nobody.
+    chosen_pupils_only = models.BooleanField(_("set to chosen pupils only"), default=False)
+    pupils = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="AssignedPupil",
+        blank=True,
+        related_name="assignments_chosen_for",
+        verbose_name=_("pupils"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -169,6 +196,18 @@ class Assignment(models.Model):
     def __str__(self):
         return f"{self.exercise.title} — {self.classroom.name}"
 
+    def set_to(self):
+        """The pupils this assignment is for, as a query of users: those in the class now, all of
+        them or only the chosen ones. Every teacher's page that lists pupils for it reads this."""
+        from accounts.models import User
+
+        pupils = User.objects.filter(
+            enrollments__classroom_id=self.classroom_id, enrollments__ended_at__isnull=True
+        )
+        if self.chosen_pupils_only:
+            pupils = pupils.filter(assigned_pupils__assignment=self)
+        return pupils
+
     def is_open(self, now=None) -> bool:
         return (now or timezone.now()) >= self.opens_at
 
@@ -178,6 +217,27 @@ class Assignment(models.Model):
             if extension.student_id == student.pk:
                 return extension.due_at
         return self.due_at
+
+
+class AssignedPupil(models.Model):
+    """One pupil an assignment set to chosen pupils (``Assignment.chosen_pupils_only``) is for."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="assigned_pupils")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assigned_pupils"
+    )
+
+    class Meta:
+        verbose_name = _("chosen pupil")
+        verbose_name_plural = _("chosen pupils")
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "student"], name="assigned_pupil_once"),
+        ]
+        # Looked up by pupil on every page of theirs (``for_student``) and the autosave.
+        indexes = [models.Index(fields=["student", "assignment"], name="assigned_pupil_student_idx")]
+
+    def __str__(self):
+        return f"{self.student} — {self.assignment_id}"
 
 
 class Extension(models.Model):

@@ -100,7 +100,8 @@ def check_accepting(submission: Submission, *, now: datetime) -> None:
 # its two statements are written out in SQL: building the same conditions with the ORM cost
 # several times the rest of the request. ``ACCEPTS_WORK_SQL`` holds, for a submission row ``s``, the
 # rules ``_locked_submission`` applies: the student's own, in an assignment they can still see
-# (``Assignment.objects.for_student``), in progress (``check_accepting``), open, and not past
+# (``Assignment.objects.for_student``: their class's, set to the whole class or to them among its
+# chosen pupils), in progress (``check_accepting``), open, and not past
 # a strict due date, their extension counting (COALESCE(..., now) >= now: no due date at all
 # passes), and not past an exam time limit that hands the work in (``is_time_up``).
 # tests/analysis/test_work_services.py checks each rule on this path, and
@@ -111,6 +112,8 @@ ACCEPTS_WORK_SQL = """
         JOIN accounts_classroom c ON c.id = a.classroom_id
         JOIN accounts_enrollment e ON e.classroom_id = c.id AND e.ended_at IS NULL
         WHERE e.student_id = %(student)s AND a.archived_at IS NULL AND c.archived_at IS NULL
+        AND (NOT a.chosen_pupils_only OR EXISTS (
+            SELECT 1 FROM analysis_assignedpupil p WHERE p.assignment_id = a.id AND p.student_id = %(student)s))
         AND a.opens_at <= %(now)s
         AND (a.late_allowed OR COALESCE(
             (SELECT x.due_at FROM analysis_extension x

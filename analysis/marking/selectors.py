@@ -179,15 +179,13 @@ def _grid_answers(assignment: Assignment) -> dict:
 
 
 def progress_grid(assignment: Assignment, questions, *, _checked_time: bool = False) -> list[GridRow]:
-    """One row per enrolled student, one cell per question, in a constant number of
+    """One row per pupil the assignment is set to (``Assignment.set_to``), one cell per question, in a constant number of
     queries (students, submissions, answers with their marks and whether they cite evidence),
     all read as plain values: building model instances cost more than everything else per
     row. ``export_table`` reads the same rows."""
     own = StudentSupport.objects.filter(assignment=assignment, student=OuterRef("pk"))
     students = (
-        User.objects.filter(
-            enrollments__classroom_id=assignment.classroom_id, enrollments__ended_at__isnull=True
-        )
+        assignment.set_to()
         .annotate(
             own_level=Subquery(own.values("support_level")[:1]),
             own_extra=Subquery(own.values("extra_time_percent")[:1]),

@@ -8,6 +8,7 @@ analysis.models import …``) finds them under the one app label ``analysis``:
 
 from analysis.classwork.models import (
     SUPPORT_SHOWS,
+    AssignedPupil,
     Assignment,
     AssignmentQuerySet,
     Evidence,
@@ -47,6 +48,7 @@ __all__ = [
     "STAGE_DEFAULT_CHECKS",
     "SUPPORT_SHOWS",
     "STAGE_ORDER",
+    "AssignedPupil",
     "Assignment",
     "Background",
     "AssignmentQuerySet",

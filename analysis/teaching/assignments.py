@@ -83,18 +83,46 @@ def assignment_create(request):
     exercise_id = scope.query_id(request, "exercise")
     if exercise_id is not None and exercises_for(request.user).filter(pk=exercise_id).exists():
         initial["exercise"] = exercise_id
-    if (class_id := scope.query_id(request, "class")) is not None:
+    # ?classroom=<id>&pupils=<id>&pupils=<id> (docs/url-map.md): "set these pupils an exercise".
+    class_id = scope.query_id(request, "classroom")
+    if class_id is None:
+        class_id = scope.query_id(request, "class")
+    if class_id is not None:
         initial["classroom"] = [class_id]
+    asked_pupils = scope.query_ids(request, "pupils")
+    if asked_pupils:
+        initial["pupils"] = asked_pupils
     form = AssignmentCreateForm(request.POST or None, teacher=request.user, initial=initial)
+    left_out = 0
+    if asked_pupils and not form.is_bound:
+        # Pupils of the link who are not in the class now (left it, or another teacher's) are
+        # not ticked; say how many, so a shorter list is no surprise.
+        in_class = {str(pupil.pk) for group in form.pupil_groups() if group["chosen"] for pupil, _t in group["pupils"]}
+        left_out = sum(1 for pk in asked_pupils if str(pk) not in in_class)
     if form.is_valid():
         try:
             created = teaching_services.assignments_create(
-                template=form.instance, classrooms=form.cleaned_data["classroom"], by=request.user
+                template=form.instance,
+                classrooms=form.cleaned_data["classroom"],
+                pupils=form.cleaned_data["pupils"],
+                by=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            names = ", ".join(assignment.classroom.name for assignment in created)
+            if created[0].chosen_pupils_only:
+                chosen = form.cleaned_data["pupils"]
+                names = ngettext(
+                    "%(count)s pupil of %(class)s (%(names)s)",
+                    "%(count)s pupils of %(class)s (%(names)s)",
+                    len(chosen),
+                ) % {
+                    "count": len(chosen),
+                    "class": created[0].classroom.name,
+                    "names": ", ".join(sorted(pupil.display_name for pupil in chosen)),
+                }
+            else:
+                names = ", ".join(assignment.classroom.name for assignment in created)
             messages.success(
                 request,
                 _("“%(exercise)s” is set to %(class)s.")
@@ -111,6 +139,7 @@ def assignment_create(request):
             "exercises": _exercise_list(request.user),
             "assignment": None,
             "time_zone": timezone.get_current_timezone_name(),
+            "pupils_left_out": left_out,
         },
     )
 
@@ -180,10 +209,8 @@ def assignment_restore(request, pk):
 
 
 def _current_pupils(assignment):
-    """The pupils in the assignment's class now, by name: whom per-pupil settings are for."""
-    return User.objects.filter(
-        enrollments__classroom=assignment.classroom, enrollments__ended_at__isnull=True
-    ).order_by("last_name", "first_name", "username")
+    """The pupils the assignment is set to, by name: whom per-pupil settings are for."""
+    return assignment.set_to().order_by("last_name", "first_name", "username")
 
 
 def _saved(form, save) -> bool:

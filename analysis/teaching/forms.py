@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Classroom, User
+from accounts.models import Classroom, Enrollment, User
 from analysis.models import Assignment, Exercise, Submission, SupportLevel, TimeLimitAction
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -42,6 +42,10 @@ class ClassroomsChoiceField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )
         return super()._check_values(value)
+
+
+class PupilsChoiceField(ClassroomsChoiceField):
+    """Pupils as checkboxes, refusing ids too large for the database like ``ClassroomsChoiceField``."""
 
 
 class AssignmentForm(forms.ModelForm):
@@ -146,9 +150,18 @@ def exercises_for(teacher):
 
 class AssignmentCreateForm(AssignmentForm):
     """Setting new work: the same form, but one exercise may go to several of the teacher's
-    classes at once (one assignment each). The field keeps its name and its label, Class."""
+    classes at once (one assignment each). The field keeps its name and its label, Class.
+
+    Work can also be set to chosen pupils of one class (``pupils``; none ticked: the whole
+    class). Only pupils in that class now may be chosen, and not with several classes at once."""
 
     classroom = ClassroomsChoiceField(queryset=Classroom.objects.none(), label=_("Class"))
+    pupils = PupilsChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label=_("Pupils"),
+        help_text=_("Leave every box empty to set the work to the whole class."),
+    )
 
     class Meta(AssignmentForm.Meta):
         fields = [name for name in AssignmentForm.Meta.fields if name != "classroom"]
@@ -159,6 +172,59 @@ class AssignmentCreateForm(AssignmentForm):
         self.fields["classroom"].help_text = _("Tick one class or several: each gets its own copy to mark.")
         if not self.is_bound and "classroom" not in self.initial and len(classes) == 1:
             self.initial["classroom"] = [classes[0].pk]
+        self._enrolments = Enrollment.objects.current().filter(classroom__in=classes)
+        self.fields["pupils"].queryset = User.objects.filter(
+            pk__in=self._enrolments.values("student_id"), role=User.Role.STUDENT
+        )
+
+    def pupil_groups(self):
+        """Each of the teacher's classes with its pupils now, and whether each is ticked: the
+        "Pupils" checkboxes, grouped by class (one query)."""
+        if self.is_bound:
+            ticked = {str(pk) for pk in self.data.getlist(self.add_prefix("pupils"))}
+        else:
+            ticked = {str(pk) for pk in self.initial.get("pupils", [])}
+        chosen_classes = {str(pk) for pk in (self["classroom"].value() or [])}
+        groups = {}
+        enrolments = self._enrolments.select_related("classroom", "student").order_by(
+            "classroom__name", "classroom_id", "student__last_name", "student__first_name", "student__username"
+        )
+        for enrolment in enrolments:
+            classroom = enrolment.classroom
+            group = groups.setdefault(
+                classroom.pk,
+                {"classroom": classroom, "chosen": str(classroom.pk) in chosen_classes, "pupils": []},
+            )
+            group["pupils"].append((enrolment.student, str(enrolment.student_id) in ticked))
+        return list(groups.values())
+
+    def clean(self):
+        cleaned = super().clean()
+        pupils, classes = cleaned.get("pupils"), cleaned.get("classroom")
+        if pupils and classes:
+            if len(classes) > 1:
+                self.add_error(
+                    "pupils",
+                    _(
+                        "Chosen pupils can be set work in one class at a time: tick one class, or "
+                        "clear the pupils to set the work to every class you ticked."
+                    ),
+                )
+            else:
+                (classroom,) = classes
+                enrolled = set(
+                    self._enrolments.filter(classroom=classroom, student__in=pupils).values_list(
+                        "student_id", flat=True
+                    )
+                )
+                outside = [pupil for pupil in pupils if pupil.pk not in enrolled]
+                if outside:
+                    self.add_error(
+                        "pupils",
+                        _("Not in %(class)s now: %(names)s. Choose pupils of the class you are setting.")
+                        % {"class": classroom.name, "names": ", ".join(p.display_name for p in outside)},
+                    )
+        return cleaned
 
 
 class ExtensionForm(forms.Form):

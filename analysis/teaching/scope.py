@@ -67,3 +67,13 @@ def query_id(request, key) -> int | None:
     that ``int()`` refuses (a 500), and a very long number would be too."""
     raw = request.GET.get(key, "")
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
+def query_ids(request, key) -> list[int]:
+    """Every id given for ``key`` in the query string (``?pupils=1&pupils=2``), in order, without
+    repeats; anything that is not an id (see ``query_id``) is left out."""
+    ids = []
+    for raw in request.GET.getlist(key)[:500]:
+        if raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) not in ids:
+            ids.append(int(raw))
+    return ids
