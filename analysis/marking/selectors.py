@@ -93,6 +93,18 @@ class GridSubmission(NamedTuple):
     time_up_at: datetime | None = None
 
 
+def work_status(submission_status: str | None, *, started: bool) -> str:
+    """The state of one pupil's work as every teacher's page names it ("not-started",
+    "in-progress", "submitted", "returned"; ``Submission.status_label`` words it), as the pupil's
+    own list says it: work opened but neither written nor cited in yet (``rules.started_exists``)
+    is "not started", though opening the workspace created the submission."""
+    if submission_status is None:
+        return "not-started"
+    if submission_status == Submission.Status.IN_PROGRESS and not started:
+        return "not-started"
+    return submission_status.replace("_", "-")
+
+
 @dataclass(slots=True)
 class GridRow:
     student: GridStudent
@@ -108,13 +120,7 @@ class GridRow:
 
     @property
     def status(self) -> str:
-        """As the pupil's own list says it: work opened but neither written nor cited in yet is
-        "not started", though opening the workspace created the submission."""
-        if self.submission is None:
-            return "not-started"
-        if self.submission.status == Submission.Status.IN_PROGRESS and not self.started:
-            return "not-started"
-        return self.submission.status.replace("_", "-")
+        return work_status(self.submission.status if self.submission else None, started=self.started)
 
     @property
     def ready_to_release(self) -> bool:

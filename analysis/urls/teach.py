@@ -4,7 +4,7 @@ from accounts.classes import views as classes
 from analysis.marking import views as marking
 from analysis.studio import regions as visual
 from analysis.studio import views as studio
-from analysis.teaching import assignments, dashboard
+from analysis.teaching import assignments, dashboard, markbook
 
 app_name = "teach"
 
@@ -32,6 +32,8 @@ urlpatterns = [
         classes.class_student_password,
         name="class-student-password",
     ),
+    path("classes/<int:pk>/markbook/", markbook.class_markbook, name="class-markbook"),
+    path("classes/<int:pk>/markbook.csv", markbook.class_markbook_csv, name="class-markbook-csv"),
     # The authoring studio: the teacher's library, their own sources, exercises and questions
     path("library/", studio.library, name="library"),
     path("library/import/", studio.pack_import, name="pack-import"),
