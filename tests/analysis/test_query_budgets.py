@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Classroom, Enrollment, User
-from analysis.models import Evidence, Mark, Response, Stage, Submission
+from analysis.models import AssignedPupil, Evidence, Mark, Response, Stage, Submission
 from tests import factories
 
 SIZES = [5, 30, 300]
@@ -187,6 +187,11 @@ BUDGET = {
     "mark_submission": 16,
     # + work past an exam time limit handed in (one SELECT when there is none)
     "mark_question": 14,
+    # session, user, the class, its pupils, its assignments (with their totals), chosen pupils,
+    # extensions, submissions (with "started" and their marks summed): the same for 3 or 30
+    # assignments too (test_markbook_query_count_is_flat_in_number_of_assignments)
+    "markbook": 8,
+    "markbook_csv": 8,
 }
 
 
@@ -234,6 +239,10 @@ def request_page(page: str, world: World):
         question = a.exercise.questions.order_by("position").first()
         url = reverse("teach:question-mark", args=[a.pk, question.pk])
         return get(teacher, url), get(teacher, url)
+    if page in ("markbook", "markbook_csv"):
+        name = "teach:class-markbook" if page == "markbook" else "teach:class-markbook-csv"
+        url = reverse(name, args=[world.classroom.pk]) + f"?sort=-a{a.pk}"
+        return get(teacher, url), get(teacher, url)
     raise AssertionError(page)
 
 
@@ -260,3 +269,31 @@ def test_fetch_raise_tripwire_is_armed(assignment, student):
         response = Response.objects.first()
         with pytest.raises(FieldFetchBlocked, match="Response.question"):
             response.question  # noqa: B018 - the attribute access is the test
+
+
+@pytest.mark.parametrize("assignments", [3, 30])
+@pytest.mark.parametrize("students", [5, 30, 300])
+@pytest.mark.parametrize("page", ["markbook", "markbook_csv"])
+def test_markbook_query_count_is_flat_in_number_of_assignments(page, students, assignments, db, counted):
+    """The markbook is pupils × assignments: its count stays the same as either grows. The world
+    has two assignments; the rest are set to the class, one of them to chosen pupils, one marked
+    blind, with an extension."""
+    world = build_world(students=students, questions=3)
+    exercise = world.assignment.exercise
+    extra = [
+        factories.make_assignment(
+            classroom=world.classroom,
+            exercise=exercise,
+            anonymous_marking=n == 0,
+            chosen_pupils_only=n == 1,
+            due_at=timezone.now() + timedelta(days=n + 1),
+        )
+        for n in range(assignments - 2)
+    ]
+    if len(extra) > 1:
+        AssignedPupil.objects.create(assignment=extra[1], student=world.pupil)
+    factories.make_extension(assignment=extra[0], student=world.pupil)
+    reply = counted(BUDGET[page], request_page(page, world))
+    assert reply.status_code == 200
+    body = reply.content.decode("utf-8-sig")
+    assert body.count(world.assignment.exercise.title) >= assignments  # every column is there
