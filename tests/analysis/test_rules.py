@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from accounts.models import Enrollment
 from analysis.classwork import errors, rules
 from analysis.classwork import services as work
-from analysis.models import Extension, Response, Submission
+from analysis.models import AssignedPupil, Extension, Response, Submission
 from tests import factories
 
 WHITE = " \t\n\r\f\v\u00a0\u2003\u200b\u3000\x1c\x85"
@@ -154,6 +154,14 @@ def _close(case, *, assignment, student, submission, now):
         assignment.classroom.save()
     elif case == "left the class":
         Enrollment.objects.filter(classroom=assignment.classroom, student=student).update(ended_at=now)
+    elif case in ("set to chosen pupils, them among them", "set to chosen pupils, not them"):
+        assignment.chosen_pupils_only = True
+        assignment.save()
+        other = factories.make_student()
+        Enrollment.objects.create(classroom=assignment.classroom, student=other)
+        AssignedPupil.objects.create(assignment=assignment, student=other)
+        if case == "set to chosen pupils, them among them":
+            AssignedPupil.objects.create(assignment=assignment, student=student)
     else:
         raise AssertionError(case)
 
@@ -168,6 +176,8 @@ CASES = {
     "unassigned": False,
     "class archived": False,
     "left the class": False,
+    "set to chosen pupils, them among them": True,
+    "set to chosen pupils, not them": False,
 }
 
 
