@@ -97,3 +97,20 @@ def test_the_marks_export_is_inert_for_a_corpus_of_names(client):
     names = {row[0] for row in csv.reader(io.StringIO(text, newline=""))}
     assert set(ORDINARY) <= names, "ordinary names are written as typed"
     assert "Bo;'=SUM(40+2);" in names
+
+
+def test_the_markbook_export_is_inert_for_a_corpus_of_names_and_titles(client):
+    teacher = factories.make_teacher()
+    classroom = factories.make_classroom(teacher=teacher)
+    for n, payload in enumerate(PAYLOADS + ORDINARY):
+        pupil = factories.make_student(first_name=payload, last_name="", username=f"csv_pupil_{n}")
+        Enrollment.objects.create(classroom=classroom, student=pupil)
+    for payload in PAYLOADS[:5]:
+        factories.make_assignment(classroom=classroom, exercise=factories.make_exercise(title=payload))
+    client.force_login(teacher)
+    response = client.get(reverse("teach:class-markbook-csv", args=[classroom.pk]))
+    assert response.status_code == 200
+    text = response.content.decode("utf-8-sig")
+    assert live_formulas(text) == []
+    names = {row[0] for row in csv.reader(io.StringIO(text, newline=""))}
+    assert set(ORDINARY) <= names, "ordinary names are written as typed"

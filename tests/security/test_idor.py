@@ -232,6 +232,8 @@ SWEEPS = [
         ),
     ),
     Sweep("teach:class-detail", {"pk": "classroom"}, lambda u, o: teaches(u, o["pk"])),
+    Sweep("teach:class-markbook", {"pk": "classroom"}, lambda u, o: teaches(u, o["pk"])),
+    Sweep("teach:class-markbook-csv", {"pk": "classroom"}, lambda u, o: teaches(u, o["pk"])),
     Sweep(
         "teach:class-rename",
         {"pk": "classroom"},

@@ -320,6 +320,8 @@ ROWS = [
     Row("teach:dashboard", "teacher", TEACHERS),
     Row("teach:class-create", "teacher", TEACHERS, ("GET", "POST"), data=lambda w: {"name": "New class"}),
     Row("teach:class-detail", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": w.class_a.pk}),
+    Row("teach:class-markbook", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": w.class_a.pk}),
+    Row("teach:class-markbook-csv", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": w.class_a.pk}),
     Row(
         "teach:class-rename",
         "teacher",
