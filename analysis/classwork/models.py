@@ -93,9 +93,9 @@ class AssignmentQuerySet(models.QuerySet):
                     chosen_pupils_only=True,
                     then=counted(
                         enrolled.filter(
-                            student__in=AssignedPupil.objects.filter(assignment=OuterRef(OuterRef("pk"))).values(
-                                "student_id"
-                            )
+                            student__in=AssignedPupil.objects.filter(
+                                assignment=OuterRef(OuterRef("pk"))
+                            ).values("student_id")
                         ),
                         "classroom",
                     ),

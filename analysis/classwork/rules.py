@@ -112,8 +112,8 @@ ACCEPTS_WORK_SQL = """
         JOIN accounts_classroom c ON c.id = a.classroom_id
         JOIN accounts_enrollment e ON e.classroom_id = c.id AND e.ended_at IS NULL
         WHERE e.student_id = %(student)s AND a.archived_at IS NULL AND c.archived_at IS NULL
-        AND (NOT a.chosen_pupils_only OR EXISTS (
-            SELECT 1 FROM analysis_assignedpupil p WHERE p.assignment_id = a.id AND p.student_id = %(student)s))
+        AND (NOT a.chosen_pupils_only OR EXISTS (SELECT 1 FROM analysis_assignedpupil p
+             WHERE p.assignment_id = a.id AND p.student_id = %(student)s))
         AND a.opens_at <= %(now)s
         AND (a.late_allowed OR COALESCE(
             (SELECT x.due_at FROM analysis_extension x

@@ -191,9 +191,7 @@ def markbook(classroom: Classroom, *, sort: str = "name") -> Markbook:
         Assignment.objects.filter(classroom=classroom, archived_at__isnull=True)
         .annotate(out_of=_out_of_subquery())
         .order_by("due_at", "opens_at", "pk")
-        .values_list(
-            "pk", "exercise__title", "due_at", "out_of", "anonymous_marking", "chosen_pupils_only"
-        )
+        .values_list("pk", "exercise__title", "due_at", "out_of", "anonymous_marking", "chosen_pupils_only")
     )
     columns = [MarkbookColumn(*values) for values in assignments]
     ids = [column.pk for column in columns]

@@ -9,7 +9,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User, display_name_of
+from accounts.models import display_name_of
 from analysis.classwork.rules import answered_q
 from analysis.classwork.services import submissions_hand_in_timed_out
 from analysis.classwork.support import Support, default_support
@@ -185,10 +185,10 @@ def _grid_answers(assignment: Assignment) -> dict:
 
 
 def progress_grid(assignment: Assignment, questions, *, _checked_time: bool = False) -> list[GridRow]:
-    """One row per pupil the assignment is set to (``Assignment.set_to``), one cell per question, in a constant number of
-    queries (students, submissions, answers with their marks and whether they cite evidence),
-    all read as plain values: building model instances cost more than everything else per
-    row. ``export_table`` reads the same rows."""
+    """One row per pupil the assignment is set to (``Assignment.set_to``), one cell per
+    question, in a constant number of queries (students, submissions, answers with their marks
+    and whether they cite evidence), all read as plain values: building model instances cost
+    more than everything else per row. ``export_table`` reads the same rows."""
     own = StudentSupport.objects.filter(assignment=assignment, student=OuterRef("pk"))
     students = (
         assignment.set_to()

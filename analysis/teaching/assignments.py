@@ -12,7 +12,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import teacher_required
-from accounts.models import User
 from analysis.classwork.services import submission_time_limits_refresh
 from analysis.classwork.support import DESCRIPTIONS
 from analysis.marking import anonymity, charts, export
@@ -97,7 +96,9 @@ def assignment_create(request):
     if asked_pupils and not form.is_bound:
         # Pupils of the link who are not in the class now (left it, or another teacher's) are
         # not ticked; say how many, so a shorter list is no surprise.
-        in_class = {str(pupil.pk) for group in form.pupil_groups() if group["chosen"] for pupil, _t in group["pupils"]}
+        in_class = {
+            str(pupil.pk) for group in form.pupil_groups() if group["chosen"] for pupil, _t in group["pupils"]
+        }
         left_out = sum(1 for pk in asked_pupils if str(pk) not in in_class)
     if form.is_valid():
         try:

@@ -187,7 +187,11 @@ class AssignmentCreateForm(AssignmentForm):
         chosen_classes = {str(pk) for pk in (self["classroom"].value() or [])}
         groups = {}
         enrolments = self._enrolments.select_related("classroom", "student").order_by(
-            "classroom__name", "classroom_id", "student__last_name", "student__first_name", "student__username"
+            "classroom__name",
+            "classroom_id",
+            "student__last_name",
+            "student__first_name",
+            "student__username",
         )
         for enrolment in enrolments:
             classroom = enrolment.classroom

@@ -29,4 +29,6 @@ def class_markbook(request, pk):
 def class_markbook_csv(request, pk):
     classroom = scope.classroom(request, pk)
     header, rows = reads.csv_table(reads.markbook(classroom, sort=_sort(request)))
-    return csv_response(filename=f"{slugify(classroom.name) or 'class'}-markbook.csv", header=header, rows=rows)
+    return csv_response(
+        filename=f"{slugify(classroom.name) or 'class'}-markbook.csv", header=header, rows=rows
+    )

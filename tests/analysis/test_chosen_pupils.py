@@ -90,7 +90,9 @@ def test_no_pupils_ticked_sets_the_whole_class(teacher_client, school_class, exe
     assert set(assignment.set_to()) == set(named)
 
 
-def test_chosen_pupils_with_several_classes_are_refused(teacher_client, teacher, school_class, exercise, named):
+def test_chosen_pupils_with_several_classes_are_refused(
+    teacher_client, teacher, school_class, exercise, named
+):
     second = factories.make_classroom(name="Year 11 C", teacher=teacher)
     response = teacher_client.post(CREATE, _data(exercise, [school_class, second], [named[0]]))
     assert response.status_code == 200

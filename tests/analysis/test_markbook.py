@@ -110,7 +110,9 @@ def test_unmarked_work_shows_its_state_in_the_grids_words(teacher_client, school
     assert "badge--late" not in carter_row  # the extension moved the date on
 
 
-def test_opening_the_workspace_without_writing_is_not_started(teacher_client, school_class, assignment, pupils):
+def test_opening_the_workspace_without_writing_is_not_started(
+    teacher_client, school_class, assignment, pupils
+):
     factories.make_submission(assignment=assignment, student=pupils[0])  # empty answers
     assert "Not started" in row_of(page(teacher_client, school_class), "Ann Adams")
 
@@ -224,7 +226,7 @@ def test_a_pupil_not_set_chosen_pupils_work_shows_not_set(teacher_client, school
 
 def test_the_csv_is_spreadsheet_safe(teacher_client, school_class, pupils):
     adams = pupils[0]
-    adams.first_name, adams.last_name = "=HYPERLINK(\"x\")", "@Adams"
+    adams.first_name, adams.last_name = '=HYPERLINK("x")', "@Adams"
     adams.save()
     exercise = factories.make_exercise(title="+SUM(1,2);-3")
     factories.make_assignment(classroom=school_class, exercise=exercise)
@@ -235,7 +237,7 @@ def test_the_csv_is_spreadsheet_safe(teacher_client, school_class, pupils):
 
     assert response["Content-Disposition"] == 'attachment; filename="year-11-a-markbook.csv"'
     assert rows[0][2].startswith("'+SUM(1,2);'-3")
-    assert any(row[0] == "'=HYPERLINK(\"x\") @Adams" for row in rows)
+    assert any(row[0] == '\'=HYPERLINK("x") @Adams' for row in rows)
     assert all(line.startswith('"') for line in text.splitlines() if line)
 
 
