@@ -19,7 +19,7 @@ from the order of the rows or from the class average.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import IntegerField, OuterRef, Subquery, Sum
+from django.db.models import F, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -178,7 +178,7 @@ def _cell(column: MarkbookColumn, submission, *, set_to: bool, due_at, extension
 
 def markbook(classroom: Classroom, *, sort: str = "name") -> Markbook:
     """The markbook of one class: its pupils now against its current assignments (soonest due
-    first), sorted by ``sort`` ("name", "average", or "a<assignment id>"; "-" before it reverses);
+    first, those without a deadline last), sorted by ``sort`` ("name", "average", or "a<assignment id>"; "-" before it reverses);
     an unknown key sorts by name."""
     now = timezone.now()
     pupils = list(
@@ -190,7 +190,7 @@ def markbook(classroom: Classroom, *, sort: str = "name") -> Markbook:
     assignments = list(
         Assignment.objects.filter(classroom=classroom, archived_at__isnull=True)
         .annotate(out_of=_out_of_subquery())
-        .order_by("due_at", "opens_at", "pk")
+        .order_by(F("due_at").asc(nulls_last=True), "opens_at", "pk")
         .values_list("pk", "exercise__title", "due_at", "out_of", "anonymous_marking", "chosen_pupils_only")
     )
     columns = [MarkbookColumn(*values) for values in assignments]

@@ -270,3 +270,15 @@ def test_an_empty_class_says_so(teacher_client, school_class):
     html = page(teacher_client, school_class)
     assert "Nothing is set to this class yet." in html
     assert Submission.objects.count() == 0
+
+
+def test_columns_run_soonest_due_first_and_undated_work_last(teacher_client, school_class, pupils):
+    now = timezone.now()
+    undated = factories.make_assignment(classroom=school_class, due_at=None)
+    later = factories.make_assignment(classroom=school_class, due_at=now + timedelta(days=9))
+    sooner = factories.make_assignment(classroom=school_class, due_at=now + timedelta(days=2))
+
+    html = page(teacher_client, school_class)
+    positions = [html.index(reverse("teach:assignment-progress", args=[a.pk])) for a in (sooner, later, undated)]
+
+    assert positions == sorted(positions)
