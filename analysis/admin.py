@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from analysis.library import packs
 from analysis.models import (
+    AssignedPupil,
     Assignment,
     Background,
     CommentBankEntry,
@@ -272,6 +273,14 @@ class StudentSupportInline(admin.TabularInline):
     raw_id_fields = ["student"]
 
 
+class AssignedPupilInline(admin.TabularInline):
+    """The chosen pupils of an assignment set to chosen pupils only."""
+
+    model = AssignedPupil
+    extra = 0
+    raw_id_fields = ["student"]
+
+
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ["exercise", "classroom", "opens_at", "due_at", "archived_at"]
@@ -279,7 +288,7 @@ class AssignmentAdmin(admin.ModelAdmin):
     list_select_related = ["exercise", "classroom"]
     search_fields = ["exercise__title", "classroom__name"]
     raw_id_fields = ["created_by"]
-    inlines = [ExtensionInline, StudentSupportInline]
+    inlines = [ExtensionInline, StudentSupportInline, AssignedPupilInline]
 
 
 class ResponseInline(admin.StackedInline):

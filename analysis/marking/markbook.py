@@ -178,8 +178,8 @@ def _cell(column: MarkbookColumn, submission, *, set_to: bool, due_at, extension
 
 def markbook(classroom: Classroom, *, sort: str = "name") -> Markbook:
     """The markbook of one class: its pupils now against its current assignments (soonest due
-    first, those without a deadline last), sorted by ``sort`` ("name", "average", or "a<assignment id>"; "-" before it reverses);
-    an unknown key sorts by name."""
+    first, those without a deadline last), sorted by ``sort`` ("name", "average", or
+    "a<assignment id>"; "-" before it reverses); an unknown key sorts by name."""
     now = timezone.now()
     pupils = list(
         Enrollment.objects.current()

@@ -113,6 +113,10 @@ class AssignmentForm(forms.ModelForm):
             for name in ("exercise", "classroom"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("Fixed: students have already started this assignment.")
+        elif self.instance.pk and self.instance.chosen_pupils_only:
+            # Its pupils are pupils of this class: another class would leave the work set to nobody.
+            self.fields["classroom"].disabled = True
+            self.fields["classroom"].help_text = _("Fixed: the work is set to chosen pupils of this class.")
 
     def option_fields(self):
         return [

@@ -200,3 +200,22 @@ def test_each_pupil_is_chosen_once(chosen, named):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         AssignedPupil.objects.create(assignment=chosen, student=named[0])
+
+
+def test_the_class_of_chosen_pupils_work_cannot_be_changed(teacher_client, teacher, chosen):
+    elsewhere = factories.make_classroom(name="Year 11 C", teacher=teacher)
+    url = reverse("teach:assignment-edit", args=[chosen.pk])
+    page = teacher_client.get(url).content.decode()
+    assert "Fixed: the work is set to chosen pupils of this class." in page
+    teacher_client.post(
+        url,
+        {
+            "exercise": chosen.exercise_id,
+            "classroom": elsewhere.pk,
+            "opens_at": "2020-03-02T09:00",
+            "due_at": "2040-03-09T15:30",
+            "note": "Moved?",
+        },
+    )
+    chosen.refresh_from_db()
+    assert chosen.classroom_id != elsewhere.pk and chosen.note == "Moved?"

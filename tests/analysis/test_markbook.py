@@ -279,6 +279,7 @@ def test_columns_run_soonest_due_first_and_undated_work_last(teacher_client, sch
     sooner = factories.make_assignment(classroom=school_class, due_at=now + timedelta(days=2))
 
     html = page(teacher_client, school_class)
-    positions = [html.index(reverse("teach:assignment-progress", args=[a.pk])) for a in (sooner, later, undated)]
+    links = [reverse("teach:assignment-progress", args=[a.pk]) for a in (sooner, later, undated)]
+    positions = [html.index(link) for link in links]
 
     assert positions == sorted(positions)
