@@ -101,6 +101,7 @@ def test_the_pupils_choice_follows_the_class_ticked(page, live_server, book):
     group = page.locator(f'.pupil-group[data-class="{classroom.pk}"]')
     expect(group).to_be_visible()
     expect(page.locator(".pupil-group:not([hidden])")).to_have_count(1)
+    assert_no_serious_axe_violations(page)
     page.get_by_role("checkbox", name="Year 11 B").check()  # two classes: no chosen pupils
     expect(page.locator(".pupil-group:not([hidden])")).to_have_count(0)
     expect(page.get_by_text("Tick one class above to choose pupils from it.")).to_be_visible()
