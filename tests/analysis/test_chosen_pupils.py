@@ -219,3 +219,19 @@ def test_the_class_of_chosen_pupils_work_cannot_be_changed(teacher_client, teach
     )
     chosen.refresh_from_db()
     assert chosen.classroom_id != elsewhere.pk and chosen.note == "Moved?"
+
+
+def test_the_service_itself_refuses_pupils_outside_the_one_class(teacher, school_class, named, outsider):
+    from django.core.exceptions import ValidationError
+
+    from analysis.teaching.services import assignments_create
+
+    second = factories.make_classroom(name="Year 11 C", teacher=teacher)
+    template = Assignment(exercise=factories.make_exercise(), opens_at="2020-01-01T09:00Z")
+    with pytest.raises(ValidationError, match="one class at a time"):
+        assignments_create(
+            template=template, classrooms=[school_class, second], pupils=[named[0]], by=teacher
+        )
+    with pytest.raises(ValidationError, match="must be in the class now"):
+        assignments_create(template=template, classrooms=[school_class], pupils=[outsider], by=teacher)
+    assert not Assignment.objects.exists()
