@@ -4,7 +4,7 @@ from accounts.classes import views as classes
 from analysis.marking import views as marking
 from analysis.studio import regions as visual
 from analysis.studio import views as studio
-from analysis.teaching import assignments, dashboard
+from analysis.teaching import assignments, dashboard, profiles
 
 app_name = "teach"
 
@@ -32,6 +32,9 @@ urlpatterns = [
         classes.class_student_password,
         name="class-student-password",
     ),
+    # Skills across the year: a pupil's profile, the class skills view (analysis/teaching/profiles.py)
+    path("classes/<int:pk>/students/<int:student_id>/", profiles.student_profile, name="student-profile"),
+    path("classes/<int:pk>/skills/", profiles.class_skills, name="class-skills"),
     # The authoring studio: the teacher's library, their own sources, exercises and questions
     path("library/", studio.library, name="library"),
     path("library/import/", studio.pack_import, name="pack-import"),
