@@ -172,13 +172,23 @@ class StageSeries:
 
 @dataclass
 class QuestionComment:
-    number: int
-    stage: str
+    """One comment, and the questions it was given on (a comment from the bank is often given
+    to several answers of one piece of work: it is written once)."""
+
+    numbers: list[int]
     text: str
 
     @property
-    def stage_label(self) -> str:
-        return str(Stage(self.stage).label)
+    def label(self) -> str:
+        return ", ".join(f"Q{number}" for number in self.numbers)
+
+
+def _grouped_comments(given) -> list[QuestionComment]:
+    comments: dict[str, QuestionComment] = {}
+    for number, text in given:
+        if text.strip():
+            comments.setdefault(text.strip(), QuestionComment([], text.strip())).numbers.append(number)
+    return list(comments.values())
 
 
 @dataclass
@@ -292,7 +302,7 @@ def student_profile(*, classroom, student, enrolled: bool = True) -> Profile:
             given = released_marks.get(sub.pk, [])
             row.marks = sum(marks for _n, _s, marks, _c in given)
             row.overall_comment = sub.overall_comment
-            row.comments = [QuestionComment(n, stage, text) for n, stage, _m, text in given if text.strip()]
+            row.comments = _grouped_comments((n, text) for n, _s, _m, text in given)
         elif sub is not None and sub.has_marks and not assignment.anonymous_marking:
             row.unreleased_draft = True
         rows.append(row)
