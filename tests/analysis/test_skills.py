@@ -334,3 +334,38 @@ def test_the_progress_page_is_linked_for_pupils_and_refused_to_teachers(year, st
     teacher_client = Client()
     teacher_client.force_login(teacher)
     assert teacher_client.get(reverse("learn:progress")).status_code == 404
+
+
+# --- The studio's scheme editor -------------------------------------------------------------------
+
+
+def test_the_studio_declares_common_levels_or_leaves_them_to_the_default(teacher, teacher_client):
+    exercise = factories.make_exercise(owner=teacher, stages=(Stage.RELIABILITY,))
+    question = exercise.questions.get()
+    url = reverse("teach:question-scheme", args=[exercise.pk, question.pk])
+    rows = {"level-1-min": "1", "level-1-max": "2", "level-1-descriptor": "Describes."}
+    rows |= {"level-2-min": "3", "level-2-max": "4", "level-2-descriptor": "Explains."}
+    htmx = {"HX-Request": "true"}
+
+    refused = text_of(teacher_client.post(url, {**rows, "level-2-common": "9"}, headers=htmx))
+    assert "Level 2: the common level is a whole number from 0 to 4, or empty." in refused
+    assert 'value="9"' in refused  # what was typed is kept to correct
+    falling = {**rows, "level-1-common": "3", "level-2-common": "2"}
+    assert "may not be below a lower level" in text_of(teacher_client.post(url, falling, headers=htmx))
+
+    teacher_client.post(url, {**rows, "level-1-common": "1"}, headers=htmx)
+    question.refresh_from_db()
+    scheme = MarkScheme.objects.prefetch_related("levels").get(pk=question.mark_scheme_id)
+    assert [lv.common_level for lv in scheme.levels.order_by("number")] == [1, None]
+    assert scheme.common_levels() == {1: 1, 2: 4}  # level 2 of 2 by default
+    page = text_of(teacher_client.get(reverse("teach:exercise-edit", args=[exercise.pk])))
+    assert 'name="level-1-common" value="1"' in page
+
+
+def test_a_copied_scheme_keeps_its_common_levels(teacher, teacher_client):
+    scheme = factories.make_mark_scheme(owner=factories.make_teacher())
+    Level.objects.filter(scheme=scheme, number=1).update(common_level=1)
+    original = factories.make_exercise(mark_scheme=scheme)
+    teacher_client.post(reverse("teach:exercise-copy", args=[original.pk]))
+    copied = MarkScheme.objects.get(owner=teacher)
+    assert [lv.common_level for lv in copied.levels.order_by("number")] == [1, None]
