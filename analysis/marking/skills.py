@@ -103,7 +103,9 @@ def _released_points(marks) -> list[StagePoint]:
     points: dict[tuple, StagePoint] = {}
     for student, assignment, classroom, title, opens, handed_in, stage, scheme, name, number in rows:
         levels = scheme_levels.get(scheme, {})
-        on_scale, level = levels.get(number, (0, None)) if number is not None else (0, None)
+        if number is not None and number not in levels:
+            continue  # a level the scheme no longer has (re-imported since): no place on the scale
+        on_scale, level = levels[number] if number is not None else (0, None)
         key = (student, assignment, stage)
         point = points.get(key)
         if point is None or on_scale > point.level:

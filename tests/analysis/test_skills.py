@@ -369,3 +369,10 @@ def test_a_copied_scheme_keeps_its_common_levels(teacher, teacher_client):
     teacher_client.post(reverse("teach:exercise-copy", args=[original.pk]))
     copied = MarkScheme.objects.get(owner=teacher)
     assert [lv.common_level for lv in copied.levels.order_by("number")] == [1, None]
+
+
+def test_a_mark_at_a_level_the_scheme_no_longer_has_is_left_out(year, school_class, student):
+    Level.objects.filter(scheme=year["four"], number=3).delete()  # the scheme was re-imported
+    profile = skills.student_profile(classroom=school_class, student=student)
+    reliability = next(series for series in profile.series if series.stage == Stage.RELIABILITY)
+    assert [p.level for p in reliability.points] == [2]
