@@ -184,7 +184,7 @@ class SourceAdmin(admin.ModelAdmin):
 class LevelInline(admin.TabularInline):
     model = Level
     extra = 0
-    fields = ["number", "min_marks", "max_marks", "descriptor"]
+    fields = ["number", "min_marks", "max_marks", "descriptor", "common_level"]
     ordering = ["number"]
 
 

@@ -29,6 +29,7 @@ from analysis.classwork import errors, panels, privacy
 from analysis.classwork import selectors as work_reads
 from analysis.classwork import services as work
 from analysis.classwork.forms import AnswerSaveForm, EvidenceForm, RegionEvidenceForm, form_error_message
+from analysis.marking import skills
 from analysis.models import Evidence, Response, Submission
 from config.logging import log_refused
 
@@ -132,6 +133,17 @@ def feedback(request: HtmxHttpRequest, assignment_id: int):
     if request.htmx:
         template += "#feedback"
     return render(request, template, context)
+
+
+@student_required
+@require_GET
+def progress(request: HtmxHttpRequest):
+    """The pupil's own progress: their levels per stage over time, from released marks only, what
+    the next level asks for, and their returned work (``analysis.marking.skills``)."""
+    stages, work = skills.pupil_progress(student=request.user)
+    return render(
+        request, "analysis/progress.html", {"stages": stages, "work": work, "top": skills.COMMON_TOP}
+    )
 
 
 # --- Workspace endpoints ----------------------------------------------------------------------

@@ -3,6 +3,7 @@ levels, and exercises with their questions. Loaded from source packs or the admi
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -343,6 +344,31 @@ class MarkScheme(Owned):
         """Whether the scheme names its own Level 0 ("No creditable response")."""
         return any(level.number == 0 for level in self.levels.all())
 
+    def common_levels(self) -> dict[int, int]:
+        """Each of the scheme's level numbers → its level on the common scale (``common_level``):
+        the one the scheme declares, or the proportional default. Reads ``levels.all()``, so a
+        prefetch serves it."""
+        levels = list(self.levels.all())
+        top = max((level.number for level in levels), default=0)
+        return {level.number: common_level(level.number, top, level.common_level) for level in levels}
+
+
+# The common scale every mark scheme's levels map onto, so that one pupil's answers marked against
+# different schemes read as one line (docs/skills.md): Level 0 (nothing creditable) to COMMON_TOP.
+COMMON_TOP = 4
+
+
+def common_level(number: int | None, top: int, declared: int | None = None) -> int:
+    """A scheme's level on the common 0..COMMON_TOP scale: the declared value if there is one,
+    else proportional: level k of a scheme whose top level is n → k/n × COMMON_TOP, rounded half
+    up (Level 1 of 2 → 2, Level 1 of 3 → 1, Level 2 of 3 → 3). No level ("nothing creditable")
+    and Level 0 → 0."""
+    if declared is not None:
+        return declared
+    if not number or top <= 0:
+        return 0
+    return min(COMMON_TOP, (2 * number * COMMON_TOP + top) // (2 * top))
+
 
 class Level(models.Model):
     scheme = models.ForeignKey(
@@ -352,6 +378,14 @@ class Level(models.Model):
     min_marks = models.PositiveSmallIntegerField(_("lowest mark"))
     max_marks = models.PositiveSmallIntegerField(_("highest mark"))
     descriptor = models.TextField(_("descriptor"))
+    # Where this level sits on the common scale (``common_level``); empty: the proportional default.
+    common_level = models.PositiveSmallIntegerField(
+        _("common level"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(COMMON_TOP)],
+        help_text=_("0–4 on the scale shared by every scheme; leave empty for the proportional default."),
+    )
 
     class Meta:
         ordering = ["scheme", "number"]
@@ -361,6 +395,10 @@ class Level(models.Model):
             models.UniqueConstraint(fields=["scheme", "number"], name="level_number_unique_per_scheme"),
             models.CheckConstraint(
                 condition=Q(min_marks__lte=models.F("max_marks")), name="level_band_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(common_level__isnull=True) | Q(common_level__lte=COMMON_TOP),
+                name="level_common_level_on_scale",
             ),
         ]
 

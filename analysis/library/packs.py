@@ -75,6 +75,7 @@ from django.db.models import Count, Max, Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from analysis.library.models import COMMON_TOP
 from analysis.models import (
     SLUG_REGEX,
     Background,
@@ -232,6 +233,8 @@ LEVEL = {
     "min": Field(INT, required=True, low=0, high=MAX_MARKS, attr="min_marks"),
     "max": Field(INT, required=True, low=0, high=MAX_MARKS, attr="max_marks"),
     "descriptor": _text(Level, "descriptor", required=True),
+    # Where the level sits on the common 0–4 scale (docs/skills.md); omitted: proportional.
+    "common_level": Field(INT, low=0, high=COMMON_TOP),
 }
 MARK_SCHEME = {
     "slug": Field(SLUG, required=True, max_length=_max_length(MarkScheme, "slug")),
@@ -760,6 +763,20 @@ def _check_levels(checker: _Checker, scheme: Record) -> int | None:
     for problem in problems:
         level = levels[problem.index]
         checker.add(level.line_of(problem.key), level.path_of(problem.key), problem.message)
+    # Declared common levels (docs/skills.md) may stay level but never fall as the levels rise.
+    highest = None
+    for level in levels:
+        declared = level.get("common_level")
+        if declared is None:
+            continue
+        if highest is not None and declared < highest:
+            checker.add(
+                level.line_of("common_level"),
+                level.path_of("common_level"),
+                _("common_level %(found)s is below the %(before)s of a lower level: it may not go down")
+                % {"found": declared, "before": highest},
+            )
+        highest = max(declared, highest or 0)
     bands = [level for level in levels if None not in (level.get("min"), level.get("max"))]
     if len(bands) < len(levels) or any(level["min"] > level["max"] for level in bands):
         return None
@@ -1053,7 +1070,7 @@ class _Writer:
                 if key in record and not values.get(spec.attr):
                     values[spec.attr] = record[key]
                 continue
-            blank = [] if spec.kind in (TEXTS, SLUGS, CHECKS) else None if spec.kind == DATE else ""
+            blank = [] if spec.kind in (TEXTS, SLUGS, CHECKS) else None if spec.kind in (DATE, INT) else ""
             values[spec.attr or key] = record.get(key, blank)
         values.update(extra)
         return values

@@ -346,6 +346,11 @@ class QuestionForm(NormalisedTextMixin, forms.ModelForm):
         return values
 
 
+def _common(raw: str) -> int:
+    """A typed common level (docs/skills.md): 0–4, or -1 for anything else (refused by the service)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) == 1 else -1
+
+
 def scheme_rows(data) -> list[LevelRow]:
     """The written levels from a POST (``level-N-min``, ``-max``, ``-descriptor``); empty rows
     are left out, numbers that are not whole numbers read as missing."""
@@ -360,7 +365,8 @@ def scheme_rows(data) -> list[LevelRow]:
         descriptor = normalise_text(data.get(f"level-{n}-descriptor", "")).strip()
         if not (low.strip() or high.strip() or descriptor):
             continue
-        rows.append(LevelRow(number(low), number(high), descriptor))
+        common = data.get(f"level-{n}-common", "").strip()
+        rows.append(LevelRow(number(low), number(high), descriptor, None if not common else _common(common)))
     return rows
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from analysis.library.models import COMMON_TOP
 from analysis.library.packs import band_problems
 from analysis.models import (
     Evidence,
@@ -400,6 +401,7 @@ def _copy_scheme(scheme: MarkScheme, *, owner) -> MarkScheme:
             min_marks=level.min_marks,
             max_marks=level.max_marks,
             descriptor=level.descriptor,
+            common_level=level.common_level,
         )
         for level in levels
     )
@@ -635,6 +637,9 @@ class LevelRow:
     min: int | None
     max: int | None
     descriptor: str
+    # Where the level sits on the common 0–4 scale (docs/skills.md); None: the proportional default.
+    # A value that is not a whole number from 0 to 4 arrives as -1 and is refused.
+    common: int | None = None
 
 
 @transaction.atomic
@@ -650,6 +655,21 @@ def question_write_scheme(*, question: Question, by, rows: list[LevelRow]) -> Ma
     for n, row in enumerate(rows, start=1):
         if row.min is None or row.max is None or not row.descriptor:
             messages.append(_("Level %(n)s: give its lowest mark, highest mark and descriptor.") % {"n": n})
+    highest = 0
+    for n, row in enumerate(rows, start=1):
+        if row.common is None:
+            continue
+        if not 0 <= row.common <= COMMON_TOP:
+            messages.append(
+                _("Level %(n)s: the common level is a whole number from 0 to %(top)s, or empty.")
+                % {"n": n, "top": COMMON_TOP}
+            )
+        elif row.common < highest:
+            messages.append(
+                _("Level %(n)s: its common level may not be below a lower level's (%(before)s).")
+                % {"n": n, "before": highest}
+            )
+        highest = max(highest, row.common)
     if not messages:
         messages += [
             _("Level %(n)s: %(message)s") % {"n": p.index + 1, "message": p.message}
@@ -676,7 +696,12 @@ def question_write_scheme(*, question: Question, by, rows: list[LevelRow]) -> Ma
     scheme.levels.all().delete()
     Level.objects.bulk_create(
         Level(
-            scheme=scheme, number=n, min_marks=r.min, max_marks=r.max, descriptor=normalise_text(r.descriptor)
+            scheme=scheme,
+            number=n,
+            min_marks=r.min,
+            max_marks=r.max,
+            descriptor=normalise_text(r.descriptor),
+            common_level=r.common,
         )
         for n, r in enumerate(rows, start=1)
     )

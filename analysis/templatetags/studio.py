@@ -15,6 +15,7 @@ class SchemeRow:
     min: object
     max: object
     descriptor: str
+    common: object = ""  # the declared common level (docs/skills.md); empty: the default
 
 
 def suggested_bands(marks: int) -> list[tuple[int, int]]:
@@ -40,6 +41,7 @@ def scheme_rows_for(question, posted=None) -> list[SchemeRow]:
                 posted.get(f"level-{n}-min", ""),
                 posted.get(f"level-{n}-max", ""),
                 posted.get(f"level-{n}-descriptor", ""),
+                posted.get(f"level-{n}-common", ""),
             )
             for n in range(1, MAX_LEVELS + 1)
         ]
@@ -47,7 +49,16 @@ def scheme_rows_for(question, posted=None) -> list[SchemeRow]:
         return rows[: min(MAX_LEVELS, max(filled, default=1) + 1)]
     if question.mark_scheme_id:
         levels = list(question.mark_scheme.levels.all())
-        rows = [SchemeRow(lv.number, lv.min_marks, lv.max_marks, lv.descriptor) for lv in levels]
+        rows = [
+            SchemeRow(
+                lv.number,
+                lv.min_marks,
+                lv.max_marks,
+                lv.descriptor,
+                "" if lv.common_level is None else lv.common_level,
+            )
+            for lv in levels
+        ]
     else:
         rows = [
             SchemeRow(n, low, high, "")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", student.assignment_list, name="assignment-list"),
     path("csrf/", student.csrf_token, name="csrf"),
     path("my-data.json", student.my_data, name="my-data"),
+    path("progress/", student.progress, name="progress"),
     path("assignments/<int:assignment_id>/", student.workspace, name="workspace"),
     path("sources/<int:pk>/image/", visual.source_image_for_pupil, name="source-image"),
     path("assignments/<int:assignment_id>/submit/", student.submit, name="submit"),

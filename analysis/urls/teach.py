@@ -4,7 +4,7 @@ from accounts.classes import views as classes
 from analysis.marking import views as marking
 from analysis.studio import regions as visual
 from analysis.studio import views as studio
-from analysis.teaching import assignments, dashboard, markbook
+from analysis.teaching import assignments, dashboard, markbook, profiles
 
 app_name = "teach"
 
@@ -34,6 +34,9 @@ urlpatterns = [
     ),
     path("classes/<int:pk>/markbook/", markbook.class_markbook, name="class-markbook"),
     path("classes/<int:pk>/markbook.csv", markbook.class_markbook_csv, name="class-markbook-csv"),
+    # Skills across the year: a pupil's profile, the class skills view (analysis/teaching/profiles.py)
+    path("classes/<int:pk>/students/<int:student_id>/", profiles.student_profile, name="student-profile"),
+    path("classes/<int:pk>/skills/", profiles.class_skills, name="class-skills"),
     # The authoring studio: the teacher's library, their own sources, exercises and questions
     path("library/", studio.library, name="library"),
     path("library/import/", studio.pack_import, name="pack-import"),

@@ -52,6 +52,7 @@ class World:
     pupil: User  # in progress, answers with evidence: the workspace, autosave and submit
     pupil_response: Response
     marked: Submission  # handed in and marked: the marking page
+    returned: User  # work returned with marks: the skills profile and the progress page
 
 
 def build_world(*, students: int, questions: int) -> World:
@@ -126,6 +127,7 @@ def build_world(*, students: int, questions: int) -> World:
         pupil=pupil,
         pupil_response=next(r for r in responses if r.submission_id == submissions[0].pk),
         marked=submissions[1],
+        returned=pupils[2 % len(pupils)],
     )
 
 
@@ -192,6 +194,16 @@ BUDGET = {
     # assignments too (test_markbook_query_count_is_flat_in_number_of_assignments)
     "markbook": 8,
     "markbook_csv": 8,
+    # Skills across the year (analysis/marking/skills.py), the same for any number of assignments
+    # (test_skills_pages_are_flat_in_assignment_count). Profile: session, user, class, the
+    # pupil's enrolments, released marks, their schemes' levels, submissions, support,
+    # assignments, released marks with comments.
+    "student_profile": 10,
+    # session, user, class, pupils, released marks, levels, pupils who left
+    "class_skills": 7,
+    # session, user, released marks, levels, the latest schemes' levels, open assignments,
+    # returned submissions, their maximum marks
+    "progress": 8,
 }
 
 
@@ -243,6 +255,15 @@ def request_page(page: str, world: World):
         name = "teach:class-markbook" if page == "markbook" else "teach:class-markbook-csv"
         url = reverse(name, args=[world.classroom.pk]) + f"?sort=-a{a.pk}"
         return get(teacher, url), get(teacher, url)
+    if page == "student_profile":
+        url = reverse("teach:student-profile", args=[world.classroom.pk, world.returned.pk])
+        return get(teacher, url), get(teacher, url)
+    if page == "class_skills":
+        url = reverse("teach:class-skills", args=[world.classroom.pk])
+        return get(teacher, url), get(teacher, url)
+    if page == "progress":
+        returned = client_for(world.returned)
+        return get(returned, reverse("learn:progress")), get(returned, reverse("learn:progress"))
     raise AssertionError(page)
 
 
@@ -297,3 +318,49 @@ def test_markbook_query_count_is_flat_in_number_of_assignments(page, students, a
     assert reply.status_code == 200
     body = reply.content.decode("utf-8-sig")
     assert body.count(world.assignment.exercise.title) >= assignments  # every column is there
+
+
+def add_returned_assignments(world: World, count: int) -> None:
+    """``count`` more assignments of the class, every pupil's work returned and marked on each
+    question (a level of the scheme, so the skills pages have something to place)."""
+    now = timezone.now()
+    exercise = world.assignment.exercise
+    questions = list(exercise.questions.all())
+    pupils = list(Enrollment.objects.filter(classroom=world.classroom).values_list("student_id", flat=True))
+    for n in range(count):
+        assignment = factories.make_assignment(
+            classroom=world.classroom, exercise=exercise, opens_at=now - timedelta(days=30 - n)
+        )
+        submissions = Submission.objects.bulk_create(
+            Submission(
+                assignment=assignment,
+                student_id=pupil,
+                status="returned",
+                submitted_at=now - timedelta(days=29 - n),
+                returned_at=now,
+            )
+            for pupil in pupils
+        )
+        responses = Response.objects.bulk_create(
+            Response(submission=submission, question=question, text="An answer.", version=1)
+            for submission in submissions
+            for question in questions
+        )
+        Mark.objects.bulk_create(
+            Mark(response=r, level=2, marks=3, max_marks=4, comment="Well argued.", marker=world.teacher)
+            for r in responses
+        )
+
+
+@pytest.mark.parametrize("page", ["student_profile", "class_skills", "progress"])
+@pytest.mark.parametrize("extra", [1, 4])
+def test_skills_pages_are_flat_in_assignment_count(page, extra, db, counted):
+    world = build_world(students=5, questions=3)
+    add_returned_assignments(world, extra)
+    reply = counted(BUDGET[page], request_page(page, world))
+    assert reply.status_code == 200
+    page_text = reply.content.decode()
+    if page == "class_skills":  # every pupil reached Level 2 of 2 (Level 4) on the extra work
+        assert page_text.count("Set these 5 pupils an exercise") == 3
+    else:  # the extra assignments and the first one, whose work was returned to this pupil
+        assert f"{extra + 1} returned answers" in page_text

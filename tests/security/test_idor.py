@@ -248,6 +248,13 @@ SWEEPS = [
         lambda w, o: {"action": "regenerate"},
     ),
     Sweep("teach:class-roster-upload", {"pk": "classroom"}, lambda u, o: teaches(u, o["pk"])),
+    # Skills across the year: a pupil who left keeps their profile (any enrolment, ended ones too).
+    Sweep(
+        "teach:student-profile",
+        {"pk": "classroom", "student_id": "student"},
+        lambda u, o: teaches(u, o["pk"]) and enrolled(o["student_id"], o["pk"]),
+    ),
+    Sweep("teach:class-skills", {"pk": "classroom"}, lambda u, o: teaches(u, o["pk"])),
     *(
         Sweep(
             name,

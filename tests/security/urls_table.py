@@ -253,6 +253,7 @@ ROWS = [
     Row("learn:assignment-list", "student", A("a1", "a2", "b"), htmx=True),
     Row("learn:csrf", "student", A("a1", "a2", "b"), htmx=True),
     Row("learn:my-data", "student", A("a1", "a2", "b")),
+    Row("learn:progress", "student", A("a1", "a2", "b")),
     Row(
         "learn:workspace",
         "student",
@@ -322,6 +323,13 @@ ROWS = [
     Row("teach:class-detail", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": w.class_a.pk}),
     Row("teach:class-markbook", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": w.class_a.pk}),
     Row("teach:class-markbook-csv", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": w.class_a.pk}),
+    Row(
+        "teach:student-profile",
+        "teacher",
+        A("teacher_a"),
+        kwargs=lambda w: {"pk": w.class_a.pk, "student_id": w.users["a1"].pk},
+    ),
+    Row("teach:class-skills", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": w.class_a.pk}),
     Row(
         "teach:class-rename",
         "teacher",
