@@ -110,6 +110,7 @@ class NotificationsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].widget.attrs.update({"autocomplete": "email", "spellcheck": "false"})
+        self.fields["email_digest"].label_suffix = ""  # a checkbox's label reads as a sentence
 
     def clean(self):
         data = super().clean()

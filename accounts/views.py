@@ -237,7 +237,11 @@ def notifications(request):
     if request.method == "POST" and form.is_valid():
         form.save()
         if form.cleaned_data["email_digest"]:
-            messages.success(request, _("Saved. A digest goes to %(email)s on days when something is new.") % {"email": form.cleaned_data["email"]})
+            messages.success(
+                request,
+                _("Saved. A digest goes to %(email)s on days when something is new.")
+                % {"email": form.cleaned_data["email"]},
+            )
         else:
             messages.success(request, _("Saved. No digest e-mails will be sent."))
         return redirect("accounts:notifications")

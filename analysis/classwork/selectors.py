@@ -25,7 +25,6 @@ from analysis.classwork.rules import (
 )
 from analysis.classwork.services import submission_start, submissions_hand_in_timed_out
 from analysis.classwork.support import Support
-from analysis.news import selectors as news
 from analysis.models import (
     Assignment,
     Evidence,
@@ -38,6 +37,7 @@ from analysis.models import (
     Submission,
     TimeLimitAction,
 )
+from analysis.news import selectors as news
 from config.prepared import PreparedQuery
 
 # --- Reads ------------------------------------------------------------------------------------

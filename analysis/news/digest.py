@@ -84,7 +84,10 @@ def _pupil_lines(student: User, *, since: datetime, now: datetime) -> list[Diges
         .order_by("returned_at", "pk")
     )
     for submission in returned:
-        values = {"title": submission.assignment.exercise.title, "class": submission.assignment.classroom.name}
+        values = {
+            "title": submission.assignment.exercise.title,
+            "class": submission.assignment.classroom.name,
+        }
         lines.append(
             DigestLine(
                 _("Feedback returned: %(title)s (%(class)s)") % values,
@@ -109,7 +112,9 @@ def _teacher_lines(teacher: User, *, since: datetime, now: datetime) -> list[Dig
     }
     lines = []
     for assignment in (
-        Assignment.objects.filter(pk__in=counts).select_related("exercise", "classroom").order_by("due_at", "pk")
+        Assignment.objects.filter(pk__in=counts)
+        .select_related("exercise", "classroom")
+        .order_by("due_at", "pk")
     ):
         row = counts[assignment.pk]
         values = {"title": assignment.exercise.title, "class": assignment.classroom.name, "n": row["n"]}

@@ -90,6 +90,8 @@ def with_new_handins(queryset: QuerySet, *, teacher) -> QuerySet:
 
     return queryset.annotate(
         last_visit=Subquery(
-            AssignmentVisit.objects.filter(assignment=OuterRef("pk"), teacher=teacher.pk).values("seen_at")[:1]
+            AssignmentVisit.objects.filter(assignment=OuterRef("pk"), teacher=teacher.pk).values("seen_at")[
+                :1
+            ]
         )
     ).annotate(new_handins=counted(handed_in), new_late=counted(handed_in.filter(is_late=True)))

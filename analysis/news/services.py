@@ -10,7 +10,9 @@ def feedback_read(*, submission: Submission, now=None) -> bool:
     """Record that the pupil has read this returned work's feedback. No query when it was read
     already since its return; otherwise one UPDATE. Returns whether anything changed."""
     if not is_feedback_unread(
-        status=submission.status, returned_at=submission.returned_at, feedback_seen_at=submission.feedback_seen_at
+        status=submission.status,
+        returned_at=submission.returned_at,
+        feedback_seen_at=submission.feedback_seen_at,
     ):
         return False
     now = now or timezone.now()

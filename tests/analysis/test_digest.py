@@ -106,7 +106,9 @@ def test_nothing_new_sends_nothing_and_the_next_day_only_the_news(assignment, sc
 
     second_day = start + MIN_GAP + timedelta(minutes=1)
     later = factories.make_assignment(
-        classroom=school_class, opens_at=second_day + timedelta(hours=1), due_at=second_day + timedelta(days=7)
+        classroom=school_class,
+        opens_at=second_day + timedelta(hours=1),
+        due_at=second_day + timedelta(days=7),
     )
     assert digest_send(user_id=student.pk, now=second_day + MIN_GAP + timedelta(minutes=1)) == 1
     assert later.exercise.title in mail.outbox[0].body
@@ -124,7 +126,9 @@ def test_work_already_opened_or_feedback_already_read_is_left_out(assignment, st
     assert mail.outbox == []
 
 
-def test_teacher_digest_counts_hand_ins_and_late_ones_without_answers(assignment, teacher, student, classmate):
+def test_teacher_digest_counts_hand_ins_and_late_ones_without_answers(
+    assignment, teacher, student, classmate
+):
     digest_on(teacher)
     for pupil, late in ((student, False), (classmate, True)):
         factories.make_submission(

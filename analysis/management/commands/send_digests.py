@@ -26,4 +26,6 @@ class Command(BaseCommand):
                 self.stdout.write("Daily digests are already scheduled.")
             return
         result = send_all_digests.enqueue()
-        self.stdout.write(f"Digests queued (task {result.id}); the worker (`manage.py db_worker`) sends them.")
+        self.stdout.write(
+            f"Digests queued (task {result.id}); the worker (`manage.py db_worker`) sends them."
+        )
