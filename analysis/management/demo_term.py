@@ -358,12 +358,18 @@ ANSWERS: dict[str, dict[int, list[tuple[str, Cite]]]] = {
     },
 }
 
-# What a teacher writes beside each answer, by the question's stage and the answer's strength.
+# What a teacher writes beside each answer, by the kind of question (``_comment_kind``) and the
+# answer's strength.
 COMMENTS = {
-    "reading": [
+    "points": [
         "One point from the source. Read every term and find the others.",
         "Two clear points. Look again for a third, and quote the words you use.",
         "Three precise points, each taken from the source. Well done.",
+    ],
+    "inference": [
+        "That is a description, not an inference: what does the source suggest without saying it?",
+        "One valid inference, well supported. Make a second one and back it with a detail too.",
+        "Two different inferences, each backed by a precise detail from the source.",
     ],
     "origin": [
         "You say who and when; now explain what kind of source it is and what is uncertain about it.",
@@ -375,10 +381,15 @@ COMMENTS = {
         "A clear purpose backed by a quotation. Link it to what was happening at the time.",
         "A specific purpose, supported from the source and your own knowledge of the context.",
     ],
-    "reliability": [
-        "You judge the claim without testing it: bring in what you know about the events.",
+    "claim": [
+        "You accept the claim without testing it: bring in what you know about the events.",
         "Some testing against your knowledge. Now explain why the author described it this way.",
         "A balanced judgement, tested against precise knowledge and explained through the provenance.",
+    ],
+    "usefulness": [
+        "Say what the source is useful for in this enquiry, and use its provenance, not only its content.",
+        "Content and provenance both used. Add a limitation and some precise context to reach the top band.",
+        "A supported judgement on usefulness, with content, provenance, context and limits weighed.",
     ],
 }
 OVERALL = [
@@ -534,7 +545,7 @@ def _seed_assignment_work(rng, *, assignment, students, paths, term_index, teach
                         marks=value,
                         max_marks=question.max_marks,
                         marker=teacher,
-                        comment=COMMENTS[_stage_group(question.stage)][strength],
+                        comment=COMMENTS[_comment_kind(question)][strength],
                         answer_hash=response.content_hash,
                     )
                 )
@@ -556,8 +567,15 @@ def _seed_assignment_work(rng, *, assignment, students, paths, term_index, teach
     )
 
 
-def _stage_group(stage: str) -> str:
-    return {"reading": "reading", "origin": "origin", "purpose": "purpose"}.get(stage, "reliability")
+def _comment_kind(question) -> str:
+    """Which comments fit a question: its stage, and for reading and reliability its shape (the
+    first reading question asks for points, the second for inferences; an 8-mark reliability
+    question is about usefulness)."""
+    if question.stage == "reading":
+        return "points" if question.position == 0 else "inference"
+    if question.stage == "reliability":
+        return "usefulness" if question.max_marks >= 8 else "claim"
+    return question.stage if question.stage in COMMENTS else "claim"
 
 
 def _evidence(response: Response, source, cited: Cite) -> list[Evidence]:

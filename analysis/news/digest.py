@@ -101,7 +101,9 @@ def _teacher_lines(teacher: User, *, since: datetime, now: datetime) -> list[Dig
     counts = {
         row["assignment"]: row
         for row in Submission.objects.filter(
-            assignment__in=Assignment.objects.for_teacher(teacher),
+            assignment__in=Assignment.objects.for_teacher(teacher).filter(
+                classroom__archived_at__isnull=True
+            ),
             status__in=HANDED_IN,
             submitted_at__gt=since,
             submitted_at__lte=now,
