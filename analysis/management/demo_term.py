@@ -413,11 +413,14 @@ class TermPlan:
 def plan_for(rng: random.Random, *, term_index: int, offset: int, path: tuple, last: bool) -> TermPlan:
     """A pupil's work on one assignment: their path's strength; one pupil in twelve never started;
     some handed in late; on the most recent assignment the late ones are not marked yet and only
-    some pupils have read their feedback."""
+    some pupils have read their feedback. The first pupil of each class (the first demo log-in)
+    handed the most recent work in on time and has not read its feedback yet: it shows as new."""
+    late_draw, read_draw = rng.random(), rng.random()
+    first = offset == 0
     started = offset != (3 * term_index + 5) % 12
-    late = started and rng.random() < 0.2
+    late = started and late_draw < 0.2 and not (last and first)
     returned = started and not (last and late)
-    read = returned and (rng.random() < 0.5 if last else rng.random() < 0.85)
+    read = returned and (not first and read_draw < 0.5 if last else read_draw < 0.85)
     return TermPlan(
         strength=path[term_index], started=started, late=late, returned=returned, read_feedback=read
     )
