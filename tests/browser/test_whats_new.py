@@ -63,3 +63,20 @@ def test_pupil_sees_new_work_and_feedback_and_the_flags_clear_once_opened(page, 
     nav.get_by_role("link", name="My assignments").click()
     expect(returned_card.locator(".badge--new")).to_have_count(0)
     expect(page.locator("#whats-new-count")).to_have_count(0)
+
+
+def test_switching_the_digest_on_from_the_notifications_page(page, live_server, world):
+    login(page, live_server, "nadia")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Notifications").click()
+    page.get_by_label("Send me a daily e-mail of what is new").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Give an e-mail address for the digest")).to_be_visible()  # nothing saved yet
+    expect(page.get_by_label("E-mail address")).to_have_attribute("aria-invalid", "true")
+    assert page.get_by_label("Send me a daily e-mail of what is new").is_checked()  # nothing lost
+
+    page.get_by_label("E-mail address").fill("nadia@example.org")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("A digest goes to nadia@example.org")
+    assert_no_serious_axe_violations(page)
+    world["student"].refresh_from_db()
+    assert world["student"].email_digest
