@@ -93,3 +93,27 @@ class ChoosePasswordForm(SetPasswordForm):
                 _("Choose a password of your own, not the one your teacher gave you."), code="same"
             )
         return password
+
+
+class NotificationsForm(forms.ModelForm):
+    """The user's own switch for the daily e-mail digest, and the address it goes to."""
+
+    class Meta:
+        model = User
+        fields = ["email_digest", "email"]
+        labels = {"email_digest": _("Send me a daily e-mail of what is new"), "email": _("E-mail address")}
+        help_texts = {
+            "email_digest": _("Only on days when something is new. Turn it off at any time here."),
+            "email": _("Where the digest goes. Nobody else sees it."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs.update({"autocomplete": "email", "spellcheck": "false"})
+        self.fields["email_digest"].label_suffix = ""  # a checkbox's label reads as a sentence
+
+    def clean(self):
+        data = super().clean()
+        if data.get("email_digest") and not data.get("email") and "email" not in self.errors:
+            self.add_error("email", _("Give an e-mail address for the digest, or leave it switched off."))
+        return data

@@ -60,6 +60,14 @@ class User(AbstractUser):
     # Set when a teacher resets the password: the one-time password they were given works
     # once, to log in and choose their own (accounts.middleware sends them nowhere else).
     must_change_password = models.BooleanField(_("must choose a new password"), default=False)
+    # What's new by e-mail (docs/whats-new.md): off until the user turns it on; sent by the
+    # background worker, at most once a day, only when something is new since the last one.
+    email_digest = models.BooleanField(
+        _("daily e-mail digest"),
+        default=False,
+        help_text=_("Once a day, an e-mail listing what is new, only on days when something is."),
+    )
+    last_digest_at = models.DateTimeField(_("last digest sent"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("join/", views.join, name="join"),
     path("password/", views.password_choose, name="password-choose"),
+    path("notifications/", views.notifications, name="notifications"),
 ]

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import throttle
 from accounts.decorators import student_required
-from accounts.forms import ChoosePasswordForm, JoinClassForm, LoginForm, StudentSignupForm
+from accounts.forms import ChoosePasswordForm, JoinClassForm, LoginForm, NotificationsForm, StudentSignupForm
 from accounts.models import Enrollment
 from config.logging import log_account_event, log_refused
 
@@ -227,3 +227,22 @@ def password_choose(request):
         messages.success(request, _("Your new password is saved. Use it next time you log in."))
         return redirect("home")
     return render(request, "accounts/password_choose.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def notifications(request):
+    """The user's own notification settings: the daily e-mail digest of what's new
+    (docs/whats-new.md) and the address it goes to. Only ever the logged-in user's own row."""
+    form = NotificationsForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        if form.cleaned_data["email_digest"]:
+            messages.success(
+                request,
+                _("Saved. A digest goes to %(email)s on days when something is new.")
+                % {"email": form.cleaned_data["email"]},
+            )
+        else:
+            messages.success(request, _("Saved. No digest e-mails will be sent."))
+        return redirect("accounts:notifications")
+    return render(request, "accounts/notifications.html", {"form": form})

@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "analysis.news.context_processors.whats_new",
             ],
         },
     },
@@ -141,6 +142,30 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# --- E-mail ---------------------------------------------------------------
+# Only the optional daily digest of what's new (docs/whats-new.md), sent by the worker. In
+# development the e-mails are printed on the worker's console; production names its SMTP relay.
+EMAIL_BACKEND_PATH = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH}}
+if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": os.environ.get("DJANGO_EMAIL_HOST", "localhost"),
+        "port": int(os.environ.get("DJANGO_EMAIL_PORT", "25")),
+        "username": os.environ.get("DJANGO_EMAIL_HOST_USER", ""),
+        "password": os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", False),
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Provenance <noreply@localhost>")
+# The address the digest's links start with (the e-mail is built by the worker, outside a request).
+SITE_URL = os.environ.get("PROVENANCE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The hour (local time, TIME_ZONE) the self-scheduling daily digest runs (`send_digests --schedule`).
+DIGEST_HOUR = int(os.environ.get("PROVENANCE_DIGEST_HOUR", "7"))
 
 # --- Cache and sessions ---------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

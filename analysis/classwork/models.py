@@ -329,6 +329,9 @@ class Submission(models.Model):
     time_up_at = models.DateTimeField(_("time runs out"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
+    # When the pupil last read the returned feedback: the feedback is new while this is empty or
+    # older than ``returned_at`` (a reopened and re-released piece of work is new again).
+    feedback_seen_at = models.DateTimeField(_("feedback read"), null=True, blank=True)
     is_late = models.BooleanField(_("late"), default=False)
     receipt_hash = models.CharField(_("receipt"), max_length=64, blank=True)
     overall_comment = models.TextField(_("overall comment"), blank=True)

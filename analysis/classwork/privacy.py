@@ -36,6 +36,9 @@ def student_data_export(*, student) -> dict:
             "last_name": student.last_name,
             "date_joined": student.date_joined.isoformat(),
             "last_login": student.last_login.isoformat() if student.last_login else None,
+            "email": student.email,
+            "email_digest": student.email_digest,
+            "last_digest_at": student.last_digest_at.isoformat() if student.last_digest_at else None,
         },
         "classes": [
             {"name": enrollment.classroom.name, "joined_at": enrollment.joined_at.isoformat()}
@@ -54,6 +57,7 @@ def _submission_data(submission) -> dict:
         "started_at": submission.started_at.isoformat(),
         "submitted_at": submission.submitted_at.isoformat() if submission.submitted_at else None,
         "receipt": submission.receipt_hash or None,
+        "feedback_read_at": submission.feedback_seen_at.isoformat() if submission.feedback_seen_at else None,
         "overall_comment": submission.overall_comment if released else None,
         "answers": [
             {

@@ -37,6 +37,7 @@ from analysis.models import (
     Submission,
     TimeLimitAction,
 )
+from analysis.news import selectors as news
 from config.prepared import PreparedQuery
 
 # --- Reads ------------------------------------------------------------------------------------
@@ -88,6 +89,12 @@ class AssignmentRow:
     is_open: bool
     is_overdue: bool
     is_late: bool
+    is_new: bool = False  # never opened (analysis.news.selectors)
+    feedback_unread: bool = False  # returned, feedback not read since
+
+    @property
+    def is_news(self) -> bool:
+        return self.is_new or self.feedback_unread
 
     @property
     def status_label(self) -> str:
@@ -118,6 +125,8 @@ def assignment_rows_for_student(*, student, now=None) -> list[AssignmentRow]:
             submission_time_up=Subquery(mine.values("time_up_at")[:1]),
             submission_started=Subquery(mine.annotate(started=started_exists()).values("started")[:1]),
             submission_late=Subquery(mine.values("is_late")[:1]),
+            submission_returned_at=Subquery(mine.values("returned_at")[:1]),
+            submission_feedback_seen_at=Subquery(mine.values("feedback_seen_at")[:1]),
             answered_count=_count(answered, "submission"),
             question_count=_count(Question.objects.filter(exercise=OuterRef("exercise")), "exercise"),
         )
@@ -151,6 +160,17 @@ def assignment_rows_for_student(*, student, now=None) -> list[AssignmentRow]:
                 is_open=assignment.opens_at <= now,
                 is_overdue=bool(due and due < now and status in ("not_started", Status.IN_PROGRESS)),
                 is_late=bool(assignment.submission_late),
+                is_new=news.is_new_work(
+                    opened=assignment.submission_status is not None,
+                    is_open=assignment.opens_at <= now,
+                    due_at=due,
+                    now=now,
+                ),
+                feedback_unread=news.is_feedback_unread(
+                    status=assignment.submission_status,
+                    returned_at=assignment.submission_returned_at,
+                    feedback_seen_at=assignment.submission_feedback_seen_at,
+                ),
             )
         )
     return rows

@@ -31,6 +31,7 @@ from analysis.classwork import services as work
 from analysis.classwork.forms import AnswerSaveForm, EvidenceForm, RegionEvidenceForm, form_error_message
 from analysis.marking import skills
 from analysis.models import Evidence, Response, Submission
+from analysis.news.services import feedback_read
 from config.logging import log_refused
 
 WORKSPACE = "analysis/assignment_workspace.html"
@@ -57,6 +58,8 @@ def _plain(message: str, status: int):
 @require_GET
 def assignment_list(request: HtmxHttpRequest):
     rows = work_reads.assignment_rows_for_student(student=request.user)
+    # The navigation's "what's new" count, from the rows already read (no query of its own).
+    request.whats_new_count = sum(row.is_new + row.feedback_unread for row in rows)
     template = "analysis/assignment_list.html"
     if request.htmx:
         template += "#assignment-rows"
@@ -129,6 +132,7 @@ def feedback(request: HtmxHttpRequest, assignment_id: int):
         submission.assignment = assignment
         items, total, maximum = work_reads.feedback_load(submission=submission)
         context.update(items=items, total=total, maximum=maximum, returned=True)
+        feedback_read(submission=submission)
     template = "analysis/submission_feedback.html"
     if request.htmx:
         template += "#feedback"

@@ -3,7 +3,8 @@ analysis.models import …``) finds them under the one app label ``analysis``:
 
 - ``analysis.library.models``: sources, passages, glossary, mark schemes, exercises, questions;
 - ``analysis.classwork.models``: assignments, extensions, submissions, responses, evidence;
-- ``analysis.marking.models``: marks, their audit trail, the comment bank.
+- ``analysis.marking.models``: marks, their audit trail, the comment bank;
+- ``analysis.news.models``: when a teacher last looked at an assignment (what's new).
 """
 
 from analysis.classwork.models import (
@@ -41,6 +42,7 @@ from analysis.library.models import (
     Stage,
 )
 from analysis.marking.models import CommentBankEntry, Mark, MarkChange
+from analysis.news.models import AssignmentVisit
 from analysis.studio.models import LibraryEdit
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "STAGE_ORDER",
     "AssignedPupil",
     "Assignment",
+    "AssignmentVisit",
     "Background",
     "AssignmentQuerySet",
     "CommentBankEntry",

@@ -21,6 +21,7 @@ from analysis.marking.selectors import CellState
 from analysis.marking.services import MARKABLE_STATUSES
 from analysis.marking.views import cited, cited_regions, marking_responses
 from analysis.models import Exercise, Extension, Response, StudentSupport, Submission, SupportLevel
+from analysis.news.services import assignment_visited
 from analysis.teaching import scope
 from analysis.teaching import services as teaching_services
 from analysis.teaching.forms import (
@@ -343,6 +344,9 @@ def assignment_progress(request: HtmxHttpRequest, pk):
         "ready_count": sum(1 for r in rows if r.ready_to_release),
         "updated_at": timezone.now(),
     }
+    # The teacher has seen the hand-ins so far (the open page's own refreshes included): they are
+    # no longer new on the dashboard.
+    assignment_visited(assignment=assignment, teacher=request.user)
     template = "analysis/assignment_progress.html"
     if request.htmx:
         template += "#progress-grid"

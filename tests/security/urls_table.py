@@ -242,6 +242,14 @@ ROWS = [
     # --- Any signed-in user ----------------------------------------------------------------
     Row("accounts:logout", "login", LOGGED_IN, ("POST",)),
     Row("accounts:password-choose", "login", LOGGED_IN, ("GET", "POST")),
+    # One's own notification settings: no object in the URL, only the user's own row.
+    Row(
+        "accounts:notifications",
+        "login",
+        LOGGED_IN,
+        ("GET", "POST"),
+        data=lambda w: {"email_digest": "on", "email": "someone@example.org"},
+    ),
     Row(
         "accounts:join",
         "student",

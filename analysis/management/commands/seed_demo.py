@@ -4,11 +4,13 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Classroom, Enrollment, School, User
+from analysis.management.demo_term import TERM_SLUGS, seed_term
 from analysis.models import (
     Assignment,
     Evidence,
@@ -121,17 +123,23 @@ class Command(BaseCommand):
             "  admin / admin          site admin (/admin/)\n"
             "  teacher / teacher      teaches Year 11 A (student01–student12), join code KXAM-PRT7\n"
             "  teacher2 / teacher2    teaches Year 11 B (student13–student24), join code HQNW-DC4E\n"
-            "  student01 … student24  password: student (student07–12 and 19–24 have sample work)\n"
+            "  student01 … student24  password: student (a term of marked work in each class; student07–12\n"
+            "                         and 19–24 also have this week's work in every state)\n"
         )
 
     def _user(self, username, password, role, **extra):
         user, created = User.objects.get_or_create(username=username, defaults={"role": role, **extra})
         if created:
-            user.set_password(password)
-            user.save()
+            # One hash per demo password, shared by the 24 pupils: hashing is deliberately slow, and
+            # it was most of the seed's time.
+            if password not in self._hashes:
+                self._hashes[password] = make_password(password)
+            user.password = self._hashes[password]
+            user.save(update_fields=["password"])
         return user
 
     def _seed(self, exercises):
+        self._hashes = {}
         now = timezone.now()
         school, _ = School.objects.get_or_create(name=DEMO_SCHOOL)
         self._user(
@@ -167,7 +175,24 @@ class Command(BaseCommand):
                 )
                 Enrollment.objects.current().get_or_create(classroom=classroom, student=student)
                 students.append(student)
-            for index, exercise in enumerate(exercises):
+            # A term of past work (analysis/management/demo_term.py), then this week's assignments.
+            seed_term(
+                classroom=classroom,
+                students=students,
+                teacher=teacher,
+                exercises={e.slug: e for e in exercises},
+                now=now,
+                seed=f"{DEMO_SCHOOL}/{class_name}",
+            )
+            for past in Assignment.objects.filter(classroom=classroom, exercise__slug__in=TERM_SLUGS):
+                for offset, level, extra in OWN_SUPPORT:
+                    StudentSupport.objects.get_or_create(
+                        assignment=past,
+                        student=students[offset],
+                        defaults={"support_level": level, "extra_time_percent": extra},
+                    )
+            current = [e for e in exercises if e.slug not in TERM_SLUGS]
+            for index, exercise in enumerate(current):
                 assignment, _ = Assignment.objects.get_or_create(
                     classroom=classroom,
                     exercise=exercise,
