@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0007_studio'),
+        ('analysis', '0009_skills_common_level'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

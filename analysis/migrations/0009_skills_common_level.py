@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0007_studio'),
+        ('analysis', '0008_markbook_chosen_pupils'),
     ]
 
     operations = [
