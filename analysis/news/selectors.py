@@ -88,10 +88,12 @@ def with_new_handins(queryset: QuerySet, *, teacher) -> QuerySet:
             Subquery(submissions.order_by().values("assignment").annotate(n=Count("pk")).values("n")[:1]), 0
         )
 
-    return queryset.annotate(
-        last_visit=Subquery(
-            AssignmentVisit.objects.filter(assignment=OuterRef("pk"), teacher=teacher.pk).values("seen_at")[
-                :1
-            ]
-        )
-    ).annotate(new_handins=counted(handed_in), new_late=counted(handed_in.filter(is_late=True)))
+    return queryset.annotate(last_visit=last_visit_subquery(teacher)).annotate(
+        new_handins=counted(handed_in), new_late=counted(handed_in.filter(is_late=True))
+    )
+
+
+def last_visit_subquery(teacher) -> Subquery:
+    """When this teacher last opened the outer assignment's progress page (NULL if never)."""
+    visits = AssignmentVisit.objects.filter(assignment=OuterRef("pk"), teacher=teacher.pk)
+    return Subquery(visits.values("seen_at")[:1])

@@ -321,7 +321,7 @@ def student_support_delete(request, pk, support_id):
 @teacher_required
 @require_GET
 def assignment_progress(request: HtmxHttpRequest, pk):
-    assignment = scope.assignment(request, pk)
+    assignment = scope.assignment(request, pk, last_visit=True)
     questions = scope.questions(assignment)
     rows = marking_reads.progress_grid(assignment, questions)
     counts = {"not-started": 0, "in-progress": 0, "submitted": 0, "returned": 0}
@@ -344,9 +344,14 @@ def assignment_progress(request: HtmxHttpRequest, pk):
         "ready_count": sum(1 for r in rows if r.ready_to_release),
         "updated_at": timezone.now(),
     }
-    # The teacher has seen the hand-ins so far (the open page's own refreshes included): they are
-    # no longer new on the dashboard.
-    assignment_visited(assignment=assignment, teacher=request.user)
+    # The teacher has now seen the hand-ins so far (the open page's refreshes included): they are
+    # no longer new on the dashboard. Written only when something was handed in since the last
+    # visit, so a grid left open refreshes without writing.
+    newest = max(
+        (r.submission.submitted_at for r in rows if r.submission and r.submission.submitted_at), default=None
+    )
+    if newest is not None and (assignment.last_visit_at is None or newest > assignment.last_visit_at):
+        assignment_visited(assignment=assignment, teacher=request.user)
     template = "analysis/assignment_progress.html"
     if request.htmx:
         template += "#progress-grid"

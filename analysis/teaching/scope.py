@@ -8,6 +8,7 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts.models import Classroom
 from analysis.models import Assignment, ExerciseSource, Submission
+from analysis.news.selectors import last_visit_subquery
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -21,10 +22,14 @@ def classroom(request, pk) -> Classroom:
     return get_object_or_404(Classroom.objects.taught_by(request.user), pk=pk)
 
 
-def assignment(request, pk, *, current=False) -> Assignment:
+def assignment(request, pk, *, current=False, last_visit=False) -> Assignment:
+    """One assignment of a class this teacher teaches, or 404. ``last_visit``: with
+    ``last_visit_at``, when this teacher last opened its progress (None if never; in the same query)."""
     queryset = Assignment.objects.taught_by(request.user).select_related("exercise", "classroom")
     if current:
         queryset = queryset.filter(archived_at__isnull=True)
+    if last_visit:
+        queryset = queryset.annotate(last_visit_at=last_visit_subquery(request.user))
     return get_object_or_404(queryset, pk=pk)
 
 

@@ -184,9 +184,9 @@ BUDGET = {
     # fingerprints (one UPDATE: a mark remembers the answer it was given to), UPDATE + 2 (E3)
     "submit": 8,
     "dashboard": 6,
-    # G5: the same for 5, 30 and 300 pupils (E4/E4'); + the teacher's visit recorded (one upsert:
-    # hand-ins before it are no longer new on their dashboard)
-    "grid": 9,
+    # G5: the same for 5, 30 and 300 pupils (E4/E4'); the teacher's visit is written only when
+    # something was handed in since the last one (the first of the two calls here)
+    "grid": 8,
     # + the pupil's support level (a mark under Guided support means something else)
     "mark_submission": 16,
     # + work past an exam time limit handed in (one SELECT when there is none)
@@ -204,8 +204,8 @@ BUDGET = {
     # session, user, class, pupils, released marks, levels, pupils who left
     "class_skills": 7,
     # session, user, released marks, levels, the latest schemes' levels, open assignments,
-    # returned submissions, their maximum marks
-    "progress": 8,
+    # returned submissions, their maximum marks, and the navigation's what's-new count
+    "progress": 9,
 }
 
 

@@ -486,11 +486,15 @@ class TestProgressGrid:
     ):
         for size in (5, 40):
             assignment = _class_with_work(teacher, size, anonymous_marking=anonymous)
-            # session, user, assignment, questions, levels, students, submissions, answers, and
-            # the teacher's visit recorded (what's new on the dashboard)
+            url = reverse("teach:assignment-progress", args=[assignment.pk])
+            # session, user, assignment (with this teacher's last visit), questions, levels,
+            # students, submissions, answers, and the visit written: work was handed in since
             with django_assert_num_queries(9):
-                response = teacher_client.get(reverse("teach:assignment-progress", args=[assignment.pk]))
+                response = teacher_client.get(url)
             assert len(response.context["rows"]) == size
+            # Nothing handed in since: a refresh writes nothing.
+            with django_assert_num_queries(8):
+                teacher_client.get(url, headers={"HX-Request": "true"})
 
 
 # --- Marking ------------------------------------------------------------------------------------
