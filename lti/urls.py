@@ -1,0 +1,17 @@
+from django.urls import path
+
+from lti import views
+
+app_name = "lti"
+
+urlpatterns = [
+    path("jwks.json", views.jwks, name="jwks"),
+    path("login/", views.login_initiation, name="login"),
+    path("launch/", views.launch, name="launch"),
+    path("continue/<str:ticket>/", views.launch_continue, name="continue"),
+    path("deep-link/", views.deep_link, name="deep-link"),
+    path("courses/<int:pk>/", views.course_detail, name="course"),
+    path("courses/<int:pk>/roster/", views.course_roster_sync, name="course-roster-sync"),
+    path("assignments/<int:assignment_id>/grades/resend/", views.grades_resend, name="grades-resend"),
+    path("connect/", views.connect, name="connect"),
+]

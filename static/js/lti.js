@@ -1,0 +1,15 @@
+// LTI login initiation inside a platform's frame: can this frame keep a cookie? If it can, the
+// launch goes on in the frame; if the browser blocks third-party cookies, the page offers a
+// new tab instead (the link is already on the page for browsers without JavaScript).
+(function () {
+  "use strict";
+  var box = document.getElementById("lti-cookie-check");
+  if (!box) return;
+  document.cookie = "lti_probe=1; path=/lti/; max-age=60; SameSite=None; Secure";
+  if (document.cookie.indexOf("lti_probe=1") !== -1) {
+    window.location.replace(box.getAttribute("data-continue"));
+  } else {
+    box.querySelector("[data-checking]").hidden = true;
+    box.querySelector("[data-blocked]").hidden = false;
+  }
+})();
