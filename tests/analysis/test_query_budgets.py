@@ -182,7 +182,8 @@ BUDGET = {
     # fingerprints (one UPDATE: a mark remembers the answer it was given to), UPDATE + 2 (E3)
     "submit": 8,
     "dashboard": 6,
-    "grid": 8,  # G5: the same for 5, 30 and 300 pupils (E4/E4')
+    # G5: the same for 5, 30 and 300 pupils (E4/E4'); + the LMS gradebook counts (one aggregate)
+    "grid": 9,
     # + the pupil's support level (a mark under Guided support means something else)
     "mark_submission": 16,
     # + work past an exam time limit handed in (one SELECT when there is none)

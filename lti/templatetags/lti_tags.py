@@ -1,0 +1,20 @@
+from django import template
+from django.db.models import Count, Q
+
+from lti.models import GradePost
+
+register = template.Library()
+
+
+@register.inclusion_tag("lti/_grade_status.html")
+def lti_grade_status(assignment):
+    """The LMS gradebook's side of an assignment: scores waiting, sent and failed (one query;
+    nothing shows for an assignment without an LTI link)."""
+    counts = GradePost.objects.filter(link__assignment=assignment).aggregate(
+        total=Count("pk"),
+        failed=Count("pk", filter=Q(status=GradePost.Status.FAILED)),
+        pending=Count("pk", filter=Q(status=GradePost.Status.PENDING)),
+        retrying=Count("pk", filter=Q(status=GradePost.Status.PENDING, attempts__gt=0)),
+        sent=Count("pk", filter=Q(status=GradePost.Status.SENT)),
+    )
+    return {"assignment": assignment, **counts}
