@@ -9,7 +9,6 @@ import jwt as pyjwt
 import requests
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
@@ -31,7 +30,7 @@ from config.logging import log_refused, security_log
 from lti import services
 from lti.forms import DeepLinkForm
 from lti.keys import active_key, published_jwks
-from lti.models import Course, GradePost, Platform
+from lti.models import Course, GradePost, LaunchState, LtiIdentity, Platform
 from lti.tasks import grade_post_send
 from lti.tool import LaunchRefused, ToolMessageLaunch, ToolOIDCLogin, find_platform, refusal_from
 
@@ -58,8 +57,10 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def refuse(request, refusal: LaunchRefused, *, platform: Platform | None = None, status: int = 400):
-    """A clear page and one security-log record for every refused launch."""
+def refuse(request, refusal: LaunchRefused, *, platform: Platform | None = None, status: int | None = None):
+    """A clear page and one security-log record for every refused launch: 422 for a posted
+    token or form the tool will not accept, 400 for a bad log-in request."""
+    status = status or (422 if request.method == "POST" else 400)
     log_refused(request, status=status, outcome=refusal.code, event="lti_refused")
     response = render(
         request, "lti/refused.html", {"message": refusal.message, "code": refusal.code}, status=status
@@ -227,8 +228,6 @@ def deep_link(request):
         body = message.get_launch_data()
         if not message.is_deep_link_launch():
             raise LaunchRefused("not_deep_link", _("This page is not for adding an activity."))
-        from lti.models import LtiIdentity
-
         identity = LtiIdentity.objects.select_related("user").get(
             issuer=message.platform.issuer, sub=str(body["sub"])
         )
@@ -271,8 +270,6 @@ def deep_link(request):
         "deep_link_return_url"
     ]
     # Used once: the launch data goes, so the page cannot post a second activity.
-    from lti.models import LaunchState
-
     LaunchState.objects.filter(key=launch_id).delete()
     security_log.info(
         "lti deep link",
@@ -348,9 +345,11 @@ def grades_resend(request, assignment_id):
 # --- Site admin: what a platform asks for -----------------------------------------------------
 
 
-@staff_member_required
 @require_GET
 def connect(request):
+    if not request.user.is_staff:
+        raise Http404  # like every other page a user may not see
+
     def url(name):
         return request.build_absolute_uri(reverse(name))
 

@@ -87,14 +87,21 @@ def start_login(client, *, iss=ISS, client_id=CLIENT_ID):
     """The platform's login initiation; returns the state and nonce the tool issued."""
     response = client.get(
         "/lti/login/",
-        {"iss": iss, "login_hint": "hint", "target_link_uri": "http://testserver/lti/launch/", "client_id": client_id},
+        {
+            "iss": iss,
+            "login_hint": "hint",
+            "target_link_uri": "http://testserver/lti/launch/",
+            "client_id": client_id,
+        },
     )
     assert response.status_code == 302, response.content[:500]
     query = parse_qs(urlsplit(response["Location"]).query)
     return query["state"][0], query["nonce"][0]
 
 
-def claims(*, nonce, sub="learner-1", role="Learner", context="course-1", message="LtiResourceLinkRequest", **extra):
+def claims(
+    *, nonce, sub="learner-1", role="Learner", context="course-1", message="LtiResourceLinkRequest", **extra
+):
     now = int(time.time())
     body = {
         "iss": ISS,

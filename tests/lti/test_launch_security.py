@@ -2,7 +2,6 @@
 with the refusal's code. And the launches that should work, do."""
 
 import json
-import logging
 import time
 
 import pytest
@@ -12,7 +11,7 @@ from accounts.models import Enrollment, User
 from config.logging import JsonFormatter
 from lti.models import Course, LtiIdentity, ResourceLink
 from tests import factories
-from tests.lti.conftest import C, CLIENT_ID, ISS, PlatformKeys, claims, start_login
+from tests.lti.conftest import CLIENT_ID, ISS, C, PlatformKeys, claims, start_login
 
 pytestmark = pytest.mark.django_db
 
@@ -22,20 +21,26 @@ def _launch(client, token, state):
 
 
 def _refusal(caplog, response, code):
-    assert response.status_code == 400, response.status_code
+    assert response.status_code == 422, response.status_code
     assert b"could not open this activity" in response.content
     assert code.encode() in response.content
-    records = [r for r in caplog.records if r.name == "provenance.security" and getattr(r, "event", "") == "lti_refused"]
+    records = [
+        r
+        for r in caplog.records
+        if r.name == "provenance.security" and getattr(r, "event", "") == "lti_refused"
+    ]
     assert len(records) == 1, [r.__dict__ for r in records]
     line = json.loads(JsonFormatter().format(records[0]))
-    assert line["outcome"] == code and line["status"] == 400 and line["path"] == "/lti/launch/"
+    assert line["outcome"] == code and line["status"] == 422 and line["path"] == "/lti/launch/"
 
 
 @pytest.fixture
 def course_with_link(platform, platform_keys, client):
     """An instructor's first launch made the course's class; an activity is linked to it."""
     state, nonce = start_login(client)
-    response = _launch(client, platform_keys.sign(claims(nonce=nonce, sub="teacher-1", role="Instructor")), state)
+    response = _launch(
+        client, platform_keys.sign(claims(nonce=nonce, sub="teacher-1", role="Instructor")), state
+    )
     assert response.status_code == 302
     course = Course.objects.get(platform=platform, context_id="course-1")
     assignment = factories.make_assignment(classroom=course.classroom)
@@ -95,7 +100,11 @@ def test_wrong_signature(platform, platform_keys, client, caplog):
 
 def test_unknown_key_id_is_fetched_again_then_refused(platform, platform_keys, client, caplog):
     state, nonce = start_login(client)
-    _refusal(caplog, _launch(client, platform_keys.sign(claims(nonce=nonce), kid="no-such-kid"), state), "unknown_key")
+    _refusal(
+        caplog,
+        _launch(client, platform_keys.sign(claims(nonce=nonce), kid="no-such-kid"), state),
+        "unknown_key",
+    )
     assert platform_keys.fetches == 2  # the cached set, then once more in case the platform rotated
 
 
@@ -130,7 +139,11 @@ def test_replayed_nonce(platform, platform_keys, client, caplog):
 
 def test_wrong_audience(platform, platform_keys, client, caplog):
     state, nonce = start_login(client)
-    _refusal(caplog, _launch(client, platform_keys.sign(claims(nonce=nonce, aud="another-tool")), state), "wrong_audience")
+    _refusal(
+        caplog,
+        _launch(client, platform_keys.sign(claims(nonce=nonce, aud="another-tool")), state),
+        "wrong_audience",
+    )
 
 
 def test_azp_naming_another_party(platform, platform_keys, client, caplog):
@@ -172,7 +185,10 @@ def test_a_learner_token_claiming_another_course_s_activity(course_with_link, pl
     token = platform_keys.sign(
         claims(
             nonce=nonce,
-            **{C + "resource_link": {"id": "rl-new"}, C + "custom": {"provenance_assignment": str(elsewhere.pk)}},
+            **{
+                C + "resource_link": {"id": "rl-new"},
+                C + "custom": {"provenance_assignment": str(elsewhere.pk)},
+            },
         )
     )
     _refusal(caplog, _launch(client, token, state), "foreign_resource")
@@ -202,7 +218,10 @@ def test_the_demo_platform_is_refused_when_debug_is_off(platform, platform_keys,
 def test_the_refusal_page_frames_only_in_the_platform_s_origins(platform, platform_keys, client):
     state, nonce = start_login(client)
     response = _launch(client, platform_keys.sign(claims(nonce=nonce, exp=int(time.time()) - 10)), state)
-    assert "frame-ancestors https://lms.example.org https://frames.example.net" in response["Content-Security-Policy"]
+    assert (
+        "frame-ancestors https://lms.example.org https://frames.example.net"
+        in response["Content-Security-Policy"]
+    )
     assert "X-Frame-Options" not in response
     other = client.get(reverse("home"))
     assert "frame-ancestors 'none'" in other["Content-Security-Policy"] and other["X-Frame-Options"] == "DENY"
@@ -210,7 +229,9 @@ def test_the_refusal_page_frames_only_in_the_platform_s_origins(platform, platfo
 
 def test_a_framed_login_checks_cookies_first(platform, client):
     response = client.get(
-        "/lti/login/", {"iss": ISS, "login_hint": "x", "client_id": CLIENT_ID}, headers={"Sec-Fetch-Dest": "iframe"}
+        "/lti/login/",
+        {"iss": ISS, "login_hint": "x", "client_id": CLIENT_ID},
+        headers={"Sec-Fetch-Dest": "iframe"},
     )
     assert response.status_code == 200
     assert b"Open in a new tab" in response.content and b"lti1p3_new_window=1" in response.content
