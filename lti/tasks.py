@@ -3,7 +3,6 @@
 import datetime
 import logging
 
-import requests
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
@@ -29,7 +28,8 @@ def retry_delay(attempts: int) -> datetime.timedelta:
 
 
 def _grade_of(post: GradePost) -> Grade:
-    grade = Grade().set_user_id(post.lti_user_id).set_timestamp(timezone.now().isoformat())
+    # Stamped with when it happened, so a platform keeps the newest even if posts arrive late.
+    grade = Grade().set_user_id(post.lti_user_id).set_timestamp(post.created_at.isoformat())
     if post.step == GradePost.Step.SUBMITTED:
         return grade.set_activity_progress("Submitted").set_grading_progress("Pending")
     grade.set_activity_progress("Completed").set_grading_progress("FullyGraded")
@@ -82,9 +82,10 @@ def grade_post_send(post_id: int) -> str:
         )
         if post is None or post.status == GradePost.Status.SENT:
             return "nothing to do"
-        # A newer row for the same pupil and link supersedes this one (a re-release).
+        # A newer score for the same pupil and link already delivered supersedes this one (a
+        # retried hand-in notice must not overwrite the released mark).
         if GradePost.objects.filter(
-            link=post.link, submission=post.submission, created_at__gt=post.created_at
+            link=post.link, submission=post.submission, pk__gt=post.pk, status=GradePost.Status.SENT
         ).exists():
             post.status = GradePost.Status.SENT
             post.last_error = "Superseded by a newer score."
@@ -92,7 +93,7 @@ def grade_post_send(post_id: int) -> str:
             return "superseded"
     try:
         grade_post_deliver(post)
-    except (LtiException, LtiServiceException, requests.RequestException, ValueError) as error:
+    except Exception as error:  # every failure is recorded and retried: nothing is lost silently
         post.attempts += 1
         post.last_error = _describe(error)
         retry = post.attempts < MAX_ATTEMPTS

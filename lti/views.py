@@ -331,9 +331,9 @@ def course_roster_sync(request, pk):
 def grades_resend(request, assignment_id):
     assignment = get_object_or_404(Assignment.objects.taught_by(request.user), pk=assignment_id)
     failed = list(
-        GradePost.objects.filter(link__assignment=assignment, status=GradePost.Status.FAILED).values_list(
-            "pk", flat=True
-        )
+        GradePost.objects.filter(link__assignment=assignment, status=GradePost.Status.FAILED)
+        .order_by("-pk")  # newest first: a stale hand-in notice never lands over a released mark
+        .values_list("pk", flat=True)
     )
     GradePost.objects.filter(pk__in=failed).update(status=GradePost.Status.PENDING, attempts=0)
     for pk in failed:

@@ -44,6 +44,8 @@ class FakeResponse:
         self.text = json.dumps(payload)
         self.content = self.text.encode()
         self.headers = {}
+        self.url = "https://lms.example.org/"
+        self.reason = "Service Unavailable" if status == 503 else "OK"
 
     def json(self):
         return self._payload
