@@ -171,6 +171,30 @@ def resource_link_for(*, course: Course, body: dict, user: User) -> ResourceLink
     return link
 
 
+def link_offer(*, platform: Platform, body: dict, user) -> bool:
+    """Whether to offer a logged-in user to link this launch's LMS identity to their account:
+    the identity is new, the user has none on this platform yet, and the course role is theirs."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if LtiIdentity.objects.filter(issuer=platform.issuer, sub=str(body.get("sub", ""))).exists():
+        return False
+    if LtiIdentity.objects.filter(user=user, issuer=platform.issuer).exists():
+        return False
+    return course_role(body.get(ROLES)) == user.role
+
+
+@transaction.atomic
+def identity_link(*, platform: Platform, body: dict, user) -> LtiIdentity:
+    """Link the launch's (issuer, sub) to the user who confirmed it while logged in."""
+    if not link_offer(platform=platform, body=body, user=user):
+        raise LaunchRefused("link_refused", "This LMS account cannot be linked to your Provenance account.")
+    if user.is_teacher and user.school_id != platform.school_id:
+        raise LaunchRefused("link_other_school", "This platform belongs to another school than your account.")
+    return LtiIdentity.objects.create(
+        user=user, platform=platform, issuer=platform.issuer, sub=str(body["sub"])
+    )
+
+
 @transaction.atomic
 def launch_accept(*, platform: Platform, body: dict) -> LaunchOutcome:
     """Turn a validated launch into a Provenance user, class and destination."""
@@ -207,6 +231,24 @@ def ticket_create(*, user: User, next_url: str, platform: Platform) -> str:
     LaunchState.objects.create(
         key=f"ticket-{token}",
         value={"user": user.pk, "next": next_url, "platform": platform.pk},
+        expires_at=timezone.now() + datetime.timedelta(seconds=TICKET_SECONDS),
+    )
+    return token
+
+
+def is_first_launch(*, platform: Platform, body: dict) -> bool:
+    """A resource launch by an LMS account the tool has not met (a deep-linking launch makes the
+    instructor's user at once: its pick page lives in the platform's window)."""
+    if body.get(MESSAGE_TYPE) == "LtiDeepLinkingRequest":
+        return False
+    return not LtiIdentity.objects.filter(issuer=platform.issuer, sub=str(body.get("sub", ""))).exists()
+
+
+def ticket_create_first(*, launch_id: str, platform: Platform) -> str:
+    token = secrets.token_urlsafe(32)
+    LaunchState.objects.create(
+        key=f"ticket-{token}",
+        value={"launch": launch_id, "platform": platform.pk},
         expires_at=timezone.now() + datetime.timedelta(seconds=TICKET_SECONDS),
     )
     return token

@@ -26,7 +26,7 @@ from pylti1p3.lineitem import LineItem
 
 from accounts.decorators import teacher_required
 from analysis.models import Assignment
-from config.logging import log_refused, security_log
+from config.logging import log_account_event, log_refused, security_log
 from lti import services
 from lti.forms import DeepLinkForm
 from lti.keys import active_key, published_jwks
@@ -130,14 +130,31 @@ def launch(request):
     try:
         message.validate()
         body = message.get_launch_data()
+        if services.is_first_launch(platform=message.platform, body=body):
+            # Everything that could refuse this launch is checked now, in a rolled-back dry run.
+            with transaction.atomic():
+                services.launch_accept(platform=message.platform, body=body)
+                transaction.set_rollback(True)
+            # A new LMS account: decided on the next page, which a logged-in Provenance user
+            # reaches with their session (a cross-site post never carries it) and may link.
+            ticket = services.ticket_create_first(
+                launch_id=message.get_launch_id(), platform=message.platform
+            )
+            response = redirect(_continue_url(ticket))
+            message.clear_state_cookie(response)
+            return _frameable(response, message.platform)
         outcome = services.launch_accept(platform=message.platform, body=body)
     except (LtiException, LaunchRefused, KeyError, ValueError) as error:
         return refuse(request, refusal_from(error), platform=message.platform or _claimed_platform(request))
-    platform = outcome.platform
     security_log.info(
         "lti launch",
         extra={"event": "lti_launch", "user_id": outcome.user.pk, "path": request.path, "outcome": "ok"},
     )
+    return _after_launch(request, message, outcome)
+
+
+def _after_launch(request, message, outcome):
+    platform = outcome.platform
     if outcome.user.is_teacher and outcome.course.memberships_url:
         from lti.tasks import roster_sync_task
 
@@ -155,9 +172,75 @@ def launch(request):
     else:
         ticket = services.ticket_create(user=outcome.user, next_url=outcome.next_url, platform=platform)
         login(request, outcome.user, backend=AUTH_BACKEND)
-        response = redirect("lti:continue", ticket)
+        response = redirect(_continue_url(ticket))
     message.clear_state_cookie(response)
     return _frameable(response, platform)
+
+
+def _first_launch_continue(request, ticket, data):
+    """A first launch of an LMS account. Framed without a session: a new tab. Logged in here as a
+    user the account could belong to: ask (link, or a new user). Otherwise: the new user."""
+    platform = Platform.objects.filter(pk=data["platform"]).first()
+    if request.headers.get("Sec-Fetch-Dest") == "iframe" and not request.user.is_authenticated:
+        response = render(request, "lti/open_in_tab.html", {"url": request.build_absolute_uri()})
+        return _frameable(response, platform)
+    try:
+        message = ToolMessageLaunch.restore(request, data["launch"])
+        body = message.get_launch_data()
+    except LaunchRefused as error:
+        return refuse(request, error, status=404)
+    if services.link_offer(platform=message.platform, body=body, user=request.user):
+        response = render(
+            request, "lti/link.html", {"ticket": ticket, "platform": message.platform, "claims": body}
+        )
+        return _frameable(response, platform)
+    return _finish_first_launch(request, ticket, link=False)
+
+
+def _finish_first_launch(request, ticket, *, link: bool):
+    data = services.ticket_take(ticket)
+    if data is None or "launch" not in data:
+        return refuse(
+            request,
+            LaunchRefused(
+                "ticket_expired", _("This link has expired. Open the activity again from your course.")
+            ),
+            status=422 if request.method == "POST" else 404,
+        )
+    try:
+        message = ToolMessageLaunch.restore(request, data["launch"])
+        body = message.get_launch_data()
+        with transaction.atomic():
+            if link:
+                identity = services.identity_link(platform=message.platform, body=body, user=request.user)
+                log_account_event(request, event="lti_identity_linked", target=identity.user)
+            outcome = services.launch_accept(platform=message.platform, body=body)
+    except (LtiException, LaunchRefused, KeyError, ValueError) as error:
+        return refuse(request, refusal_from(error), status=422 if request.method == "POST" else 400)
+    LaunchState.objects.filter(key=data["launch"]).delete()
+    security_log.info(
+        "lti launch",
+        extra={"event": "lti_launch", "user_id": outcome.user.pk, "path": request.path, "outcome": "first"},
+    )
+    if request.user.pk != outcome.user.pk:
+        login(request, outcome.user, backend=AUTH_BACKEND)
+    if outcome.user.is_teacher and outcome.course.memberships_url:
+        from lti.tasks import roster_sync_task
+
+        transaction.on_commit(lambda: roster_sync_task.enqueue(outcome.course.pk))
+    return redirect(outcome.next_url)
+
+
+@never_cache
+@require_POST
+def link_confirm(request):
+    """The logged-in user's answer: link this LMS account to theirs, or make a new user."""
+    ticket = request.POST.get("ticket", "")
+    return _finish_first_launch(request, ticket, link=request.POST.get("choice") == "link")
+
+
+def _continue_url(ticket: str) -> str:
+    return reverse("lti:continue") + "?" + urlencode({"t": ticket})
 
 
 def _pick_page(request, form, course, status=200):
@@ -173,11 +256,14 @@ def _pick_page(request, form, course, status=200):
 @login_not_required
 @never_cache
 @require_GET
-def launch_continue(request, ticket):
+def launch_continue(request):
     """Where a launch hands over. With a working session (a new window, or an LMS on the same
     site) it goes straight on. In a cross-site frame the session cookie is not sent, so the
     frame offers to open Provenance in a new tab, where the one-time ticket logs the person in."""
+    ticket = request.GET.get("t", "")
     data = services.ticket_peek(ticket)
+    if data is not None and "launch" in data:
+        return _first_launch_continue(request, ticket, data)
     if data is None:
         return refuse(
             request,

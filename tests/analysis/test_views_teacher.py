@@ -486,8 +486,9 @@ class TestProgressGrid:
     ):
         for size in (5, 40):
             assignment = _class_with_work(teacher, size, anonymous_marking=anonymous)
-            # session, user, assignment, questions, levels, students, submissions, answers
-            with django_assert_num_queries(8):
+            # session, user, assignment, questions, levels, students, submissions, answers,
+            # the LMS gradebook counts
+            with django_assert_num_queries(9):
                 response = teacher_client.get(reverse("teach:assignment-progress", args=[assignment.pk]))
             assert len(response.context["rows"]) == size
 

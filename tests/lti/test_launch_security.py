@@ -20,6 +20,13 @@ def _launch(client, token, state):
     return client.post("/lti/launch/", {"id_token": token, "state": state})
 
 
+def _launch_and_continue(client, token, state):
+    """A launch, then the hand-over page it redirects to (where a first launch makes its user)."""
+    response = _launch(client, token, state)
+    assert response.status_code == 302 and response["Location"].startswith("/lti/continue/"), response
+    return client.get(response["Location"])
+
+
 def _refusal(caplog, response, code):
     assert response.status_code == 422, response.status_code
     assert b"could not open this activity" in response.content
@@ -38,10 +45,8 @@ def _refusal(caplog, response, code):
 def course_with_link(platform, platform_keys, client):
     """An instructor's first launch made the course's class; an activity is linked to it."""
     state, nonce = start_login(client)
-    response = _launch(
-        client, platform_keys.sign(claims(nonce=nonce, sub="teacher-1", role="Instructor")), state
-    )
-    assert response.status_code == 302
+    token = platform_keys.sign(claims(nonce=nonce, sub="teacher-1", role="Instructor"))
+    assert _launch_and_continue(client, token, state).status_code == 302
     course = Course.objects.get(platform=platform, context_id="course-1")
     assignment = factories.make_assignment(classroom=course.classroom)
     link = ResourceLink.objects.create(course=course, assignment=assignment, resource_link_id="rl-1")
@@ -57,8 +62,8 @@ def test_a_learner_launch_lands_in_the_workspace(course_with_link, platform_keys
     assert response.status_code == 302
     # The state cookie is spent; the session cookie keeps its own settings.
     assert response.cookies[f"lti1p3-{state}"]["max-age"] == 0
-    assert response.cookies["sessionid"]["samesite"] == "Lax"
     followed = client.get(response["Location"])
+    assert followed.cookies["sessionid"]["samesite"] == "Lax"
     assert followed["Location"] == reverse("learn:workspace", args=[link.assignment_id])
     pupil = LtiIdentity.objects.get(issuer=ISS, sub="learner-1").user
     assert pupil.is_student and pupil.first_name == "Sam" and not pupil.has_usable_password()
@@ -74,7 +79,7 @@ def test_state_cookie_is_samesite_none_and_secure(platform, client):
 def test_an_instructor_launch_makes_the_class_and_teaches_only_it(platform, platform_keys, client):
     other = factories.make_classroom()
     state, nonce = start_login(client)
-    _launch(client, platform_keys.sign(claims(nonce=nonce, sub="t-9", role="Instructor")), state)
+    _launch_and_continue(client, platform_keys.sign(claims(nonce=nonce, sub="t-9", role="Instructor")), state)
     teacher = LtiIdentity.objects.get(sub="t-9").user
     assert teacher.role == User.Role.TEACHER and teacher.school == platform.school
     assert list(teacher.classrooms_taught.all()) == [Course.objects.get().classroom]
@@ -84,10 +89,10 @@ def test_an_instructor_launch_makes_the_class_and_teaches_only_it(platform, plat
 def test_an_existing_account_with_the_same_name_is_not_matched(platform, platform_keys, client):
     factories.make_student(username="sam", first_name="Sam", last_name="Lee", email="sam@example.org")
     state, nonce = start_login(client)
-    _launch(client, platform_keys.sign(claims(nonce=nonce, sub="t-1", role="Instructor")), state)
+    _launch_and_continue(client, platform_keys.sign(claims(nonce=nonce, sub="t-1", role="Instructor")), state)
     client.logout()
     state, nonce = start_login(client)
-    _launch(client, platform_keys.sign(claims(nonce=nonce, email="sam@example.org")), state)
+    _launch_and_continue(client, platform_keys.sign(claims(nonce=nonce, email="sam@example.org")), state)
     assert LtiIdentity.objects.get(sub="learner-1").user.username != "sam"
 
 
@@ -246,3 +251,45 @@ def test_jwks_publishes_public_keys_only(db, client):
     keys = client.get("/lti/jwks.json").json()["keys"]
     assert len(keys) == 2
     assert all(set(key) == {"kty", "n", "e", "kid", "alg", "use"} for key in keys)
+
+
+def test_a_logged_in_teacher_links_their_lms_account_explicitly(platform, platform_keys, client, caplog):
+    teacher = factories.make_teacher(school=platform.school, first_name="Ada", last_name="Byron")
+    client.force_login(teacher)
+    state, nonce = start_login(client)
+    page = _launch_and_continue(
+        client, platform_keys.sign(claims(nonce=nonce, sub="ada", role="Instructor")), state
+    )
+    assert page.status_code == 200 and b"Is this LMS account yours?" in page.content
+    assert not LtiIdentity.objects.exists()  # nothing until they choose
+    form = {"ticket": page.context["ticket"], "choice": "link"}
+    response = client.post(reverse("lti:link"), form)
+    assert response.status_code == 302
+    assert LtiIdentity.objects.get(sub="ada").user == teacher
+    assert Course.objects.get().classroom.teachers.filter(pk=teacher.pk).exists()
+    assert any(getattr(r, "event", "") == "lti_identity_linked" for r in caplog.records)
+    assert client.post(reverse("lti:link"), form).status_code == 422  # the ticket is spent
+
+
+def test_keeping_them_apart_makes_a_new_user(platform, platform_keys, client):
+    teacher = factories.make_teacher(school=platform.school)
+    client.force_login(teacher)
+    state, nonce = start_login(client)
+    page = _launch_and_continue(
+        client, platform_keys.sign(claims(nonce=nonce, sub="ada", role="Instructor")), state
+    )
+    client.post(reverse("lti:link"), {"ticket": page.context["ticket"], "choice": "new"})
+    linked = LtiIdentity.objects.get(sub="ada").user
+    assert linked != teacher and linked.is_teacher
+    assert int(client.session["_auth_user_id"]) == linked.pk
+
+
+def test_no_link_is_offered_across_roles(platform, platform_keys, client):
+    pupil = factories.make_student()
+    client.force_login(pupil)
+    state, nonce = start_login(client)
+    response = _launch_and_continue(
+        client, platform_keys.sign(claims(nonce=nonce, sub="x", role="Instructor")), state
+    )
+    assert response.status_code == 302
+    assert LtiIdentity.objects.get(sub="x").user != pupil

@@ -666,7 +666,9 @@ ROWS += [
     # A token that does not verify: refused (422) for everyone, nothing changed.
     Row("lti:launch", "public", EVERYONE, ("POST",), data=lambda w: {"id_token": "a.b.c", "state": "s"}),
     Row("lti:deep-link", "public", EVERYONE, ("POST",), data=lambda w: {"launch_id": "lti1p3-launch-none"}),
-    Row("lti:continue", "public", frozenset(), kwargs=lambda w: {"ticket": "no-such-ticket"}),
+    Row("lti:continue", "public", frozenset(), query="?t=no-such-ticket"),
+    # A first launch's choice (link or not): a used or made-up ticket is refused (422).
+    Row("lti:link", "login", LOGGED_IN, ("POST",), data=lambda w: {"ticket": "no-such-ticket"}),
     Row("lti:course", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": _lti_course(w).pk}),
     Row(
         "lti:course-roster-sync",
