@@ -15,4 +15,6 @@ urlpatterns = [
     path("courses/<int:pk>/roster/", views.course_roster_sync, name="course-roster-sync"),
     path("assignments/<int:assignment_id>/grades/resend/", views.grades_resend, name="grades-resend"),
     path("connect/", views.connect, name="connect"),
+    path("connect/registration-url/", views.register_invite, name="register-invite"),
+    path("register/", views.register, name="register"),
 ]

@@ -25,9 +25,10 @@ from pylti1p3.exception import LtiException, LtiServiceException
 from pylti1p3.lineitem import LineItem
 
 from accounts.decorators import teacher_required
+from accounts.models import School
 from analysis.models import Assignment
 from config.logging import log_account_event, log_refused, security_log
-from lti import services
+from lti import registration, services
 from lti.forms import DeepLinkForm
 from lti.keys import active_key, published_jwks
 from lti.models import Course, GradePost, LaunchState, LtiIdentity, Platform
@@ -444,6 +445,7 @@ def connect(request):
         (_("Launch / redirect URL"), url("lti:launch")),
         (_("Deep linking URL"), url("lti:launch")),
         (_("Public keyset (JWKS) URL"), url("lti:jwks")),
+        (_("Redirection URI"), url("lti:launch")),
     ]
     canvas = {
         "title": "Provenance",
@@ -487,6 +489,53 @@ def connect(request):
             "key": active_key(),
             "platforms": Platform.objects.select_related("school").prefetch_related("deployments"),
             "canvas_json": json.dumps(canvas, indent=2),
+            "schools": School.objects.order_by("name"),
             "debug": settings.DEBUG,
         },
     )
+
+
+# --- Dynamic registration -------------------------------------------------------------------
+
+
+@require_POST
+def register_invite(request):
+    """A one-time registration URL for one school, made by a site admin on the connect page."""
+    if not request.user.is_staff:
+        raise Http404
+    school = get_object_or_404(School, pk=request.POST.get("school") or 0)
+    token = registration.invite_create(school=school)
+    url = request.build_absolute_uri(reverse("lti:register")) + "?" + urlencode({"invite": token})
+    messages.success(
+        request,
+        _("Registration URL for %(school)s (one use, for %(days)s days): %(url)s")
+        % {"school": school.name, "url": url, "days": registration.INVITE_DAYS},
+    )
+    return redirect("lti:connect")
+
+
+@login_not_required
+@never_cache
+@require_GET
+def register(request):
+    """The platform opens this (in its own frame or window) to register the tool."""
+    try:
+        platform = registration.register(
+            invite=request.GET.get("invite", ""),
+            openid_configuration=request.GET.get("openid_configuration", ""),
+            registration_token=request.GET.get("registration_token", ""),
+            build_url=request.build_absolute_uri,
+        )
+    except (LaunchRefused, requests.RequestException, School.DoesNotExist) as error:
+        refusal = (
+            error
+            if isinstance(error, LaunchRefused)
+            else LaunchRefused("registration_failed", _("The platform could not be reached."))
+        )
+        return refuse(request, refusal, status=404 if refusal.code == "invite_unknown" else 400)
+    security_log.warning(
+        "lti platform registered",
+        extra={"event": "lti_registered", "path": request.path, "outcome": f"platform {platform.pk}"},
+    )
+    response = render(request, "lti/registered.html", {"platform": platform})
+    return _frameable(response, platform)

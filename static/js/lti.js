@@ -13,3 +13,12 @@
     box.querySelector("[data-blocked]").hidden = false;
   }
 })();
+
+// Dynamic registration done: tell the platform to close its registration window.
+(function () {
+  "use strict";
+  if (!document.getElementById("lti-registered")) return;
+  var message = { subject: "org.imsglobal.lti.close" };
+  if (window.opener) window.opener.postMessage(message, "*");
+  if (window.parent !== window) window.parent.postMessage(message, "*");
+})();

@@ -685,6 +685,11 @@ ROWS += [
         kwargs=lambda w: {"assignment_id": w.assignment_a.pk},
     ),
     Row("lti:connect", "login", A("admin")),
+    Row(
+        "lti:register-invite", "login", A("admin"), ("POST",), data=lambda w: {"school": w.class_a.school_id}
+    ),
+    # Dynamic registration: an unknown or used invitation is not there.
+    Row("lti:register", "public", frozenset(), query="?invite=no-such-invite"),
 ]
 
 ROWS_BY_NAME = {row.name: row for row in ROWS}
