@@ -1,10 +1,16 @@
 """The LTI 1.3 tool's own records: the platforms registered with it, its signing keys, the LMS
 identities and courses it has met, the resource links it created and the grades it owes."""
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# An origin and nothing else: it goes into the CSP's frame-ancestors as it stands.
+ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 class PlatformQuerySet(models.QuerySet):
@@ -70,7 +76,23 @@ class Platform(models.Model):
 
     @property
     def frame_origin_list(self) -> list[str]:
-        return [line.strip().rstrip("/") for line in self.frame_origins.splitlines() if line.strip()]
+        lines = (line.strip().rstrip("/") for line in self.frame_origins.splitlines())
+        return [line for line in lines if ORIGIN_RE.match(line)]
+
+    def clean(self):
+        super().clean()
+        bad = [
+            line.strip()
+            for line in self.frame_origins.splitlines()
+            if line.strip() and not ORIGIN_RE.match(line.strip().rstrip("/"))
+        ]
+        if bad:
+            raise ValidationError(
+                {
+                    "frame_origins": _("Give origins only, like https://lms.example.org: not %(bad)s.")
+                    % {"bad": ", ".join(bad)}
+                }
+            )
 
 
 class Deployment(models.Model):

@@ -98,6 +98,7 @@ def jwks(request):
 def login_initiation(request):
     """OIDC third-party initiated login: answer with a redirect to the platform's auth URL,
     carrying a fresh state (also set as this browser's cookie) and nonce."""
+    services.launch_states_purge()  # expired nonces, states and tickets go as new ones come
     params = {key: value for key, value in (request.POST or request.GET).items() if key in LOGIN_PARAMS}
     platform = find_platform(params.get("iss", ""), params.get("client_id"))
     framed = request.headers.get("Sec-Fetch-Dest") == "iframe"

@@ -293,3 +293,12 @@ def test_no_link_is_offered_across_roles(platform, platform_keys, client):
     )
     assert response.status_code == 302
     assert LtiIdentity.objects.get(sub="x").user != pupil
+
+
+def test_frame_origins_must_be_origins(platform):
+    from django.core.exceptions import ValidationError
+
+    platform.frame_origins = "https://lms.example.org\n* 'unsafe-inline'"
+    with pytest.raises(ValidationError):
+        platform.full_clean()
+    assert platform.frame_origin_list == ["https://lms.example.org"]  # nothing else reaches the CSP
