@@ -78,8 +78,11 @@ def identity_user(*, platform: Platform, sub: str, role: str, claims: dict) -> t
                 "Provenance administrator.",
             )
         return user, False
+    username = _username_for(platform, sub)
+    if User.objects.filter(username=username).exists():  # an identity removed by an admin
+        username = f"{username}-{secrets.token_hex(3)}"
     user = User(
-        username=_username_for(platform, sub),
+        username=username,
         first_name=str(claims.get("given_name") or "")[:150],
         last_name=str(claims.get("family_name") or "")[:150],
         role=role,

@@ -33,6 +33,7 @@ from lti.models import Deployment, LaunchState, Platform
 
 JWKS_CACHE_SECONDS = 3600
 LAUNCH_LIFETIME_SECONDS = 3600
+LOGIN_LIFETIME_SECONDS = 600
 HTTP_TIMEOUT_SECONDS = 10
 
 
@@ -266,6 +267,8 @@ class ToolOIDCLogin(DjangoOIDCLogin):
         )
         # Something to save with the state, so that the nonce is bound to it.
         self.pass_params_to_launch({"started": timezone.now().isoformat()})
+        # A nonce and its state live ten minutes: long enough for a slow platform, no longer.
+        self._session_service.set_launch_data_lifetime(LOGIN_LIFETIME_SECONDS)
 
     def validate_oidc_login(self):
         iss = self._get_request_param("iss")

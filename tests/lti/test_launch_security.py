@@ -302,3 +302,17 @@ def test_frame_origins_must_be_origins(platform):
     with pytest.raises(ValidationError):
         platform.full_clean()
     assert platform.frame_origin_list == ["https://lms.example.org"]  # nothing else reaches the CSP
+
+
+def test_a_removed_identity_launches_again_without_a_clash(platform, platform_keys, client):
+    state, nonce = start_login(client)
+    _launch_and_continue(client, platform_keys.sign(claims(nonce=nonce, sub="t-2", role="Instructor")), state)
+    first = LtiIdentity.objects.get(sub="t-2")
+    first.delete()  # an admin unlinks it; the user stays
+    client.logout()
+    state, nonce = start_login(client)
+    response = _launch_and_continue(
+        client, platform_keys.sign(claims(nonce=nonce, sub="t-2", role="Instructor")), state
+    )
+    assert response.status_code == 302
+    assert LtiIdentity.objects.get(sub="t-2").user_id != first.user_id
