@@ -98,3 +98,6 @@ class GradePostAdmin(admin.ModelAdmin):
     list_display = ["submission", "step", "status", "attempts", "score_given", "score_maximum", "updated_at"]
     list_filter = ["status", "step"]
     readonly_fields = [field.name for field in GradePost._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # written by hand-ins and releases only
