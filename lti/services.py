@@ -183,6 +183,8 @@ def link_offer(*, platform: Platform, body: dict, user) -> bool:
         return False
     if LtiIdentity.objects.filter(user=user, issuer=platform.issuer).exists():
         return False
+    if user.is_teacher and user.school_id != platform.school_id:
+        return False  # a teacher of another school keeps to their own school
     return course_role(body.get(ROLES)) == user.role
 
 
@@ -191,8 +193,6 @@ def identity_link(*, platform: Platform, body: dict, user) -> LtiIdentity:
     """Link the launch's (issuer, sub) to the user who confirmed it while logged in."""
     if not link_offer(platform=platform, body=body, user=user):
         raise LaunchRefused("link_refused", "This LMS account cannot be linked to your Provenance account.")
-    if user.is_teacher and user.school_id != platform.school_id:
-        raise LaunchRefused("link_other_school", "This platform belongs to another school than your account.")
     return LtiIdentity.objects.create(
         user=user, platform=platform, issuer=platform.issuer, sub=str(body["sub"])
     )

@@ -316,3 +316,12 @@ def test_a_removed_identity_launches_again_without_a_clash(platform, platform_ke
     )
     assert response.status_code == 302
     assert LtiIdentity.objects.get(sub="t-2").user_id != first.user_id
+
+
+def test_no_link_is_offered_to_a_teacher_of_another_school(platform, platform_keys, client):
+    elsewhere = factories.make_teacher(school=factories.make_school())
+    client.force_login(elsewhere)
+    state, nonce = start_login(client)
+    token = platform_keys.sign(claims(nonce=nonce, sub="y", role="Instructor"))
+    assert _launch_and_continue(client, token, state).status_code == 302
+    assert LtiIdentity.objects.get(sub="y").user != elsewhere
