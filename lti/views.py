@@ -504,7 +504,11 @@ def register_invite(request):
     """A one-time registration URL for one school, made by a site admin on the connect page."""
     if not request.user.is_staff:
         raise Http404
-    school = get_object_or_404(School, pk=request.POST.get("school") or 0)
+    try:
+        school_id = int(request.POST.get("school", ""))
+    except ValueError:
+        raise Http404 from None
+    school = get_object_or_404(School, pk=school_id)
     token = registration.invite_create(school=school)
     url = request.build_absolute_uri(reverse("lti:register")) + "?" + urlencode({"invite": token})
     messages.success(
