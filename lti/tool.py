@@ -14,6 +14,7 @@ Refusals raise ``LaunchRefused`` with a short code for the security log.
 
 import datetime
 import hashlib
+import http.cookies
 
 import requests
 from django.conf import settings
@@ -30,6 +31,12 @@ from pylti1p3.tool_config import ToolConfAbstract
 
 from lti.keys import active_key, published_jwks
 from lti.models import Deployment, LaunchState, Platform
+
+# Python writes the cookie attribute Partitioned from 3.14 on; until then it is taught here (as
+# pylti1p3 teaches it SameSite), so that Django's own set_cookie can carry it.
+if "partitioned" not in http.cookies.Morsel._reserved:
+    http.cookies.Morsel._reserved["partitioned"] = "Partitioned"
+    http.cookies.Morsel._flags.add("partitioned")
 
 JWKS_CACHE_SECONDS = 3600
 LAUNCH_LIFETIME_SECONDS = 3600
@@ -167,6 +174,8 @@ class LaunchCookieService(DjangoCookieService):
     is touched: the session cookie keeps its own settings."""
 
     def update_response(self, response):
+        # Partitioned (CHIPS): a browser that blocks third-party cookies still keeps this one for
+        # the platform's frame, so the launch validates inside it.
         for key, data in self._cookie_data_to_set.items():
             response.set_cookie(
                 key,
@@ -177,9 +186,13 @@ class LaunchCookieService(DjangoCookieService):
                 samesite="None",
                 path="/lti/",
             )
+            response.cookies[key]["partitioned"] = True
 
     def clear(self, response, state: str):
-        response.delete_cookie(self._get_key(state), path="/lti/", samesite="None")
+        key = self._get_key(state)
+        response.delete_cookie(key, path="/lti/", samesite="None")
+        response.cookies[key]["secure"] = True
+        response.cookies[key]["partitioned"] = True
 
 
 # --- Configuration: registrations and deployments from the models ------------------------------

@@ -5,7 +5,7 @@
   "use strict";
   var box = document.getElementById("lti-cookie-check");
   if (!box) return;
-  document.cookie = "lti_probe=1; path=/lti/; max-age=60; SameSite=None; Secure";
+  document.cookie = "lti_probe=1; path=/lti/; max-age=60; SameSite=None; Secure; Partitioned";
   if (document.cookie.indexOf("lti_probe=1") !== -1) {
     window.location.replace(box.getAttribute("data-continue"));
   } else {

@@ -1,7 +1,8 @@
 """The LTI tool driven through the local demo platform (lti_platform/, the one `make lti-demo`
 serves), running as its own server on another site than the tool, as a school's LMS would:
-deep linking, a learner's launch into the workspace, hand-in, the instructor's launch into the
-grid, release, the score arriving in the platform's gradebook, and the roster sync."""
+deep linking inside the platform's frame, a learner's launch from the frame into the workspace
+(a new tab: the frame cannot keep the session cookie), hand-in, the instructor's launch into the
+grid in a new window, release, the score arriving in the platform's gradebook, the roster sync."""
 
 import json
 import os
@@ -85,34 +86,36 @@ def run_worker():
 def test_deep_link_launch_hand_in_release_and_the_grade_arrives(page, context, demo_platform, live_server):
     exercise = factories.make_exercise(title="Offer and refusal, November 1917")
 
-    # 1. The instructor adds an activity. The course page frames the tool; this browser blocks
-    #    third-party cookies, so the frame offers a new tab, where the pick page opens.
+    # 1. The instructor adds an activity inside the course page's frame (cross-site: the launch's
+    #    state cookie is partitioned, so it holds even where third-party cookies are blocked).
     page.goto(demo_platform + "/?frame=deep-link")
     frame = page.frame_locator("iframe[title=Provenance]")
-    with page.expect_popup() as popup:
-        frame.get_by_role("link", name="Open in a new tab").click()
-    pick = popup.value
-    expect(pick.get_by_role("heading", name="Add a Provenance activity")).to_be_visible()
-    pick.get_by_label("Exercise").select_option(label=exercise.title)
-    pick.get_by_role("button", name="Add activity").click()
-    expect(pick.get_by_role("heading", name="Activity added")).to_be_visible()
-    pick.close()
+    expect(frame.get_by_role("heading", name="Add a Provenance activity")).to_be_visible()
+    frame.get_by_label("Exercise").select_option(label=exercise.title)
+    frame.get_by_role("button", name="Add activity").click()
+    expect(frame.get_by_role("heading", name="Activity added")).to_be_visible()
     assignment = Assignment.objects.get(exercise=exercise)
     course = Course.objects.get()
     assert assignment.classroom == course.classroom
     link = received(demo_platform)["links"][0]
     assert link["custom"] == {"provenance_assignment": str(assignment.pk)}
 
-    # 2. A learner opens it in a new window and lands straight in the workspace.
+    # 2. A learner opens it in the course page. The frame cannot keep Provenance's session
+    #    cookie, so it offers a new tab, which lands straight in the workspace.
     act_as(page, demo_platform, "Sam Lee (Learner)")
-    page.goto(f"{demo_platform}/open/{link['id']}/")
-    expect(page.get_by_role("heading", level=1)).to_have_text(exercise.title)
-    assert page.url.endswith(f"/learn/assignments/{assignment.pk}/")
-    page.get_by_label("Your answer to question 1").fill("Trotsky, speaking to the Congress in November 1917.")
-    page.get_by_role("link", name="Check and submit").click()
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Submit my answers").click()
-    expect(page.get_by_role("heading", name="Handed in: your receipt")).to_be_visible()
+    page.goto(f"{demo_platform}/?frame={link['id']}")
+    frame = page.frame_locator("iframe[title=Provenance]")
+    with context.expect_page() as opened:
+        frame.get_by_role("link", name="Open in a new tab").click()
+    work = opened.value
+    expect(work.get_by_role("heading", level=1)).to_have_text(exercise.title)
+    assert work.url.endswith(f"/learn/assignments/{assignment.pk}/")
+    work.get_by_label("Your answer to question 1").fill("Trotsky, speaking to the Congress in November 1917.")
+    work.get_by_role("link", name="Check and submit").click()
+    work.on("dialog", lambda dialog: dialog.accept())
+    work.get_by_role("button", name="Submit my answers").click()
+    expect(work.get_by_role("heading", name="Handed in: your receipt")).to_be_visible()
+    work.close()
     sam = LtiIdentity.objects.get(sub="demo-learner-1").user
     submission = Submission.objects.get(assignment=assignment, student=sam)
     run_worker()
@@ -120,8 +123,8 @@ def test_deep_link_launch_hand_in_release_and_the_grade_arrives(page, context, d
     assert handed_in[-1]["payload"]["activityProgress"] == "Submitted"
     assert handed_in[-1]["payload"]["gradingProgress"] == "Pending"
 
-    # 3. The instructor opens the activity: the progress grid. Marks (saved through the marking
-    #    service, as the marking page does) and releases from the grid.
+    # 3. The instructor opens the activity in a new window: the progress grid. Marks (saved
+    #    through the marking service, as the marking page does) and releases from the grid.
     response = submission.responses.get(question__position=0)
     teacher = LtiIdentity.objects.get(sub="demo-instructor-1").user
     mark_save(response=response, marker=teacher, level=2, marks=3, comment="Well placed.")

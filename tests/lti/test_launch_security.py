@@ -73,7 +73,8 @@ def test_a_learner_launch_lands_in_the_workspace(course_with_link, platform_keys
 def test_state_cookie_is_samesite_none_and_secure(platform, client):
     client.get("/lti/login/", {"iss": ISS, "login_hint": "x", "client_id": CLIENT_ID})
     (cookie,) = [c for name, c in client.cookies.items() if name.startswith("lti1p3-state-")]
-    assert cookie["samesite"] == "None" and cookie["secure"] and cookie["httponly"]
+    assert cookie["samesite"] == "None" and cookie["secure"] and cookie["httponly"] and cookie["partitioned"]
+    assert cookie["path"] == "/lti/"
 
 
 def test_an_instructor_launch_makes_the_class_and_teaches_only_it(platform, platform_keys, client):
