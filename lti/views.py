@@ -36,6 +36,7 @@ from lti.tasks import grade_post_send
 from lti.tool import LaunchRefused, ToolMessageLaunch, ToolOIDCLogin, find_platform, refusal_from
 
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
+DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")
 
 
@@ -322,9 +323,14 @@ def deep_link(request):
         course = Course.objects.select_related("classroom").get(
             platform=message.platform, context_id=str(body[services.CONTEXT]["id"])
         )
+        return_url = str(body[DEEP_LINKING]["deep_link_return_url"])
     except (LtiException, LaunchRefused, LtiIdentity.DoesNotExist, Course.DoesNotExist, KeyError) as error:
         return refuse(request, refusal_from(error))
     teacher = identity.user
+    if not return_url.startswith(("https://", "http://")):
+        return refuse(
+            request, LaunchRefused("bad_message", _("The platform's return address is not a web address."))
+        )
     if not teacher.is_teacher or not course.classroom.teachers.filter(pk=teacher.pk).exists():
         return refuse(
             request,
@@ -354,9 +360,6 @@ def deep_link(request):
         )
     deep = message.get_deep_link()
     jwt_value = deep.get_response_jwt([resource])
-    return_url = body["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"][
-        "deep_link_return_url"
-    ]
     # Used once: the launch data goes, so the page cannot post a second activity.
     LaunchState.objects.filter(key=launch_id).delete()
     security_log.info(

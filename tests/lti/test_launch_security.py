@@ -326,3 +326,42 @@ def test_no_link_is_offered_to_a_teacher_of_another_school(platform, platform_ke
     token = platform_keys.sign(claims(nonce=nonce, sub="y", role="Instructor"))
     assert _launch_and_continue(client, token, state).status_code == 302
     assert LtiIdentity.objects.get(sub="y").user != elsewhere
+
+
+def _deep_link_page(client, platform_keys, **settings_override):
+    state, nonce = start_login(client)
+    body = claims(nonce=nonce, sub="t-dl", role="Instructor", message="LtiDeepLinkingRequest")
+    body["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"].update(settings_override)
+    page = _launch(client, platform_keys.sign(body), state)
+    assert page.status_code == 200 and b"Add a Provenance activity" in page.content
+    return page.context["form"]["launch_id"].value()
+
+
+def test_deep_linking_returns_a_signed_response_once(platform, platform_keys, client):
+    import jwt
+
+    exercise = factories.make_exercise(title="Offer and refusal")
+    launch_id = _deep_link_page(client, platform_keys)
+    form = {"launch_id": launch_id, "exercise": exercise.pk, "opens_at": "2026-01-05T09:00"}
+    form |= {"support_level": "standard", "on_time_limit": "hand_in"}
+    response = client.post(reverse("lti:deep-link"), form)
+    assert response.status_code == 200, response.content[:400]
+    assert "form-action 'self' https://lms.example.org" in response["Content-Security-Policy"]
+    token = response.context["jwt"]
+    claims_back = jwt.decode(token, options={"verify_signature": False})
+    (item,) = claims_back["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    link = ResourceLink.objects.get()
+    assert item["custom"] == {"provenance_assignment": str(link.assignment_id)}
+    assert item["lineItem"]["scoreMaximum"] == exercise.total_marks
+    assert claims_back["aud"] == [ISS] and claims_back["iss"] == CLIENT_ID
+    assert client.post(reverse("lti:deep-link"), form).status_code == 422  # the launch is spent
+
+
+def test_a_deep_link_return_address_that_is_not_a_web_address_is_refused(
+    platform, platform_keys, client, caplog
+):
+    exercise = factories.make_exercise()
+    launch_id = _deep_link_page(client, platform_keys, deep_link_return_url="javascript:alert(1)")
+    form = {"launch_id": launch_id, "exercise": exercise.pk, "opens_at": "2026-01-05T09:00"}
+    response = client.post(reverse("lti:deep-link"), form)
+    assert response.status_code == 422 and not ResourceLink.objects.exists()
