@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-quick lint format browser-test check-python venv install install-test clean serve
+.PHONY: demo lti-demo test test-quick lint format browser-test check-python venv install install-test clean serve
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -35,6 +35,22 @@ demo: install
 	@echo "Serving on http://$(HOST):$(PORT)/ with the background worker beside it (Ctrl-C stops both)"
 	$(PY) manage.py db_worker --no-startup-delay & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The tool on 127.0.0.1:8000 and a minimal LTI 1.3 platform (lti_platform/) on localhost:8100, so
+# the platform frames the tool cross-site as a school's LMS would. Open http://localhost:8100/.
+LTI_PLATFORM_PORT ?= 8100
+lti-demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py import_sources fixtures/
+	$(PY) manage.py seed_demo
+	$(PY) manage.py lti_keys
+	$(PY) manage.py lti_demo_register --platform-url http://localhost:$(LTI_PLATFORM_PORT)
+	@echo "The demo LMS: http://localhost:$(LTI_PLATFORM_PORT)/  (the tool: http://$(HOST):$(PORT)/; Ctrl-C stops all)"
+	$(PY) manage.py db_worker --no-startup-delay & worker=$$!; \
+	  LTI_DEMO_TOOL_URL=http://$(HOST):$(PORT) LTI_DEMO_PLATFORM_URL=http://localhost:$(LTI_PLATFORM_PORT) \
+	  DJANGO_SETTINGS_MODULE=lti_platform.settings $(PY) manage.py runserver localhost:$(LTI_PLATFORM_PORT) --noreload & platform=$$!; \
+	  trap 'kill $$worker $$platform 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Everything but the browser tests when Chromium is missing (they skip themselves). The tests that

@@ -10,6 +10,7 @@ urlpatterns = [
     path("learn/", include("analysis.urls.learn")),
     path("teach/", include("analysis.urls.teach")),
     path("sources/", include("analysis.urls.sources")),
+    path("lti/", include("lti.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("healthz/db", health.healthz_db, name="healthz-db"),

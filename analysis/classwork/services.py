@@ -57,6 +57,7 @@ from analysis.models import (
     SupportLevel,
     TimeLimitAction,
 )
+from analysis.signals import work_handed_in
 
 # A student citing more than this for one answer is pasting the source, not choosing evidence.
 EVIDENCE_MAX_PER_ANSWER = 40
@@ -547,4 +548,5 @@ def _submit(stored: QuerySet, *, now, **locate) -> Submission:
         locked.receipt_hash = locked.compute_receipt_hash(responses)
         # Values set here, not by a user; the database constraints still hold the invariants.
         locked.save(update_fields=["status", "submitted_at", "is_late", "receipt_hash"])
+        transaction.on_commit(lambda: work_handed_in.send(sender=Submission, submission=locked))
         return locked

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from analysis.classwork.models import answer_fingerprint, citation_key
 from analysis.classwork.rules import answered_q
 from analysis.models import Assignment, CommentBankEntry, Mark, MarkChange, Response, Submission
+from analysis.signals import marks_released
 
 MARKABLE_STATUSES = (Submission.Status.SUBMITTED, Submission.Status.RETURNED)
 
@@ -182,6 +183,11 @@ def marks_release(*, assignment: Assignment, submissions=None, by) -> ReleaseRes
     for submission in result.released:
         submission.status = Submission.Status.RETURNED
         submission.returned_at = now
+    if result.released:
+        released = list(result.released)
+        transaction.on_commit(
+            lambda: marks_released.send(sender=Assignment, assignment=assignment, submissions=released)
+        )
     return result
 
 

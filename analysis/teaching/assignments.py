@@ -321,7 +321,7 @@ def student_support_delete(request, pk, support_id):
 @teacher_required
 @require_GET
 def assignment_progress(request: HtmxHttpRequest, pk):
-    assignment = scope.assignment(request, pk, last_visit=True)
+    assignment = scope.assignment(request, pk, for_grid=True)
     questions = scope.questions(assignment)
     rows = marking_reads.progress_grid(assignment, questions)
     counts = {"not-started": 0, "in-progress": 0, "submitted": 0, "returned": 0}

@@ -1,7 +1,8 @@
 """What every teacher view shares: the request type and lookups scoped to the classes the
 teacher teaches, so another class's ids answer 404. For the views in this package only."""
 
-from django.db.models import prefetch_related_objects
+from django.apps import apps
+from django.db.models import Exists, OuterRef, prefetch_related_objects
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django_htmx.middleware import HtmxDetails
@@ -22,14 +23,19 @@ def classroom(request, pk) -> Classroom:
     return get_object_or_404(Classroom.objects.taught_by(request.user), pk=pk)
 
 
-def assignment(request, pk, *, current=False, last_visit=False) -> Assignment:
-    """One assignment of a class this teacher teaches, or 404. ``last_visit``: with
-    ``last_visit_at``, when this teacher last opened its progress (None if never; in the same query)."""
+def assignment(request, pk, *, current=False, for_grid=False) -> Assignment:
+    """One assignment of a class this teacher teaches, or 404. ``for_grid``: with what the
+    progress grid asks about it in the same query: ``last_visit_at`` (when this teacher last
+    opened its progress; None if never) and ``lti_linked`` (whether an LMS gradebook takes its
+    scores, so the LMS box needs its own query only then)."""
     queryset = Assignment.objects.taught_by(request.user).select_related("exercise", "classroom")
     if current:
         queryset = queryset.filter(archived_at__isnull=True)
-    if last_visit:
-        queryset = queryset.annotate(last_visit_at=last_visit_subquery(request.user))
+    if for_grid:
+        links = apps.get_model("lti", "ResourceLink").objects.filter(assignment=OuterRef("pk"))
+        queryset = queryset.annotate(
+            last_visit_at=last_visit_subquery(request.user), lti_linked=Exists(links)
+        )
     return get_object_or_404(queryset, pk=pk)
 
 

@@ -113,7 +113,20 @@ def pools(world: World) -> dict[str, list]:
         ],
         "source": [world.image_a, world.image_b],
         "region": [world.image_a.regions.first(), world.image_b.regions.first()],
+        "lti_course": _lti_courses(world),
     }
+
+
+def _lti_courses(world):
+    """An LMS course on each side: class A's (the matrix's) and class B's."""
+    from lti.models import Course
+    from tests.security.urls_table import _lti_course
+
+    course_a = _lti_course(world)
+    course_b, _ = Course.objects.get_or_create(
+        platform=course_a.platform, context_id="idor-course-b", defaults={"classroom": world.class_b}
+    )
+    return [course_a, course_b]
 
 
 def sees_image(user, source) -> bool:
@@ -388,6 +401,16 @@ SWEEPS = [
     Sweep("teach:source-image", {"pk": "source"}, lambda u, o: sees_image(u, o["pk"])),
     Sweep("learn:source-image", {"pk": "source"}, lambda u, o: sees_image(u, o["pk"])),
     Sweep("teach:comment-bank-delete", {"entry_id": "entry"}, lambda u, o: o["entry_id"].teacher_id == u.pk),
+    # LTI: an LMS course's page and roster sync, and resending an assignment's failed scores.
+    *(
+        Sweep(name, {"pk": "lti_course"}, lambda u, o: teaches(u, o["pk"].classroom))
+        for name in ("lti:course", "lti:course-roster-sync")
+    ),
+    Sweep(
+        "lti:grades-resend",
+        {"assignment_id": "assignment"},
+        lambda u, o: teaches(u, o["assignment_id"].classroom),
+    ),
 ]
 
 

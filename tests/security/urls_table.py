@@ -644,6 +644,72 @@ ROWS = [
     ),
 ]
 
+
+# --- LTI (lti/urls.py): the platform's endpoints are public; a launch's token is its proof -----
+
+
+def _lti_course(world):
+    """An LMS course mapped to class A, on a platform of class A's school (made once)."""
+    from lti.models import Course, Platform
+
+    platform, _ = Platform.objects.get_or_create(
+        issuer="https://lms.matrix.test",
+        client_id="matrix",
+        defaults={
+            "name": "Matrix LMS",
+            "auth_login_url": "https://lms.matrix.test/auth",
+            "auth_token_url": "https://lms.matrix.test/token",
+            "key_set_url": "https://lms.matrix.test/jwks",
+            "school": world.class_a.school,
+        },
+    )
+    course, _ = Course.objects.get_or_create(
+        platform=platform,
+        context_id="matrix-course",
+        defaults={"classroom": world.class_a, "title": "Matrix"},
+    )
+    return course
+
+
+ROWS += [
+    Row("lti:jwks", "public", EVERYONE),
+    Row(
+        "lti:login",
+        "public",
+        EVERYONE,
+        ("GET", "POST"),
+        kwargs=lambda w: _lti_course(w) and {},
+        query="?iss=https%3A%2F%2Flms.matrix.test&login_hint=x&client_id=matrix",
+    ),
+    # A token that does not verify: refused (422) for everyone, nothing changed.
+    Row("lti:launch", "public", EVERYONE, ("POST",), data=lambda w: {"id_token": "a.b.c", "state": "s"}),
+    Row("lti:deep-link", "public", EVERYONE, ("POST",), data=lambda w: {"launch_id": "lti1p3-launch-none"}),
+    Row("lti:continue", "public", frozenset(), query="?t=no-such-ticket"),
+    # A first launch's choice (link or not): a used or made-up ticket is refused (422).
+    Row("lti:link", "login", LOGGED_IN, ("POST",), data=lambda w: {"ticket": "no-such-ticket"}),
+    Row("lti:course", "teacher", A("teacher_a"), kwargs=lambda w: {"pk": _lti_course(w).pk}),
+    Row(
+        "lti:course-roster-sync",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=lambda w: {"pk": _lti_course(w).pk},
+    ),
+    Row(
+        "lti:grades-resend",
+        "teacher",
+        A("teacher_a"),
+        ("POST",),
+        kwargs=lambda w: {"assignment_id": w.assignment_a.pk},
+    ),
+    Row("lti:connect", "login", A("admin")),
+    Row(
+        "lti:register-invite", "login", A("admin"), ("POST",), data=lambda w: {"school": w.class_a.school_id}
+    ),
+    # Dynamic registration: an unknown or used invitation is not there.
+    Row("lti:register", "public", frozenset(), query="?invite=no-such-invite"),
+]
+
 ROWS_BY_NAME = {row.name: row for row in ROWS}
 POST_ROWS = [row for row in ROWS if "POST" in row.methods]
 
