@@ -249,6 +249,15 @@ class GradePost(models.Model):
         return f"{self.get_step_display()} → {self.get_status_display()}"
 
 
+class LaunchStateQuerySet(models.QuerySet):
+    def live(self, key: str):
+        """The unexpired row stored under ``key``. A key that could never have been stored (too
+        long, or with a NUL, which PostgreSQL refuses in text) finds nothing, without a query."""
+        if len(key) > 255 or "\x00" in key:
+            return self.none()
+        return self.filter(key=key, expires_at__gt=timezone.now())
+
+
 class LaunchState(models.Model):
     """Short-lived launch data (OIDC nonces and state, validated launches, hand-over tickets),
     kept in the database so every server process sees the same values and a nonce can be
@@ -257,6 +266,8 @@ class LaunchState(models.Model):
     key = models.CharField(max_length=255, unique=True)
     value = models.JSONField()
     expires_at = models.DateTimeField(db_index=True)
+
+    objects = LaunchStateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("launch state")

@@ -84,7 +84,7 @@ def _json(response, what: str) -> dict:
 
 def register(*, invite: str, openid_configuration: str, registration_token: str, build_url) -> Platform:
     """Use the invitation (once), register with the platform, record the platform."""
-    row = LaunchState.objects.filter(key=f"invite-{invite}", expires_at__gt=timezone.now()).first()
+    row = LaunchState.objects.live(f"invite-{invite}").first()
     if row is None:
         raise LaunchRefused(
             "invite_unknown", "This registration URL has expired or been used. Make a new one."

@@ -258,13 +258,13 @@ def ticket_create_first(*, launch_id: str, platform: Platform) -> str:
 
 
 def ticket_peek(token: str) -> dict | None:
-    row = LaunchState.objects.filter(key=f"ticket-{token}", expires_at__gt=timezone.now()).first()
+    row = LaunchState.objects.live(f"ticket-{token}").first()
     return row.value if row else None
 
 
 def ticket_take(token: str) -> dict | None:
     """Use a ticket once: whoever deletes its row has it."""
-    row = LaunchState.objects.filter(key=f"ticket-{token}", expires_at__gt=timezone.now()).first()
+    row = LaunchState.objects.live(f"ticket-{token}").first()
     if row is None:
         return None
     deleted, _ = LaunchState.objects.filter(pk=row.pk).delete()

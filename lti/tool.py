@@ -120,7 +120,7 @@ class DatabaseLaunchStorage(LaunchDataStorage):
         return True
 
     def get_value(self, key: str):
-        row = LaunchState.objects.filter(key=self._prepare_key(key), expires_at__gt=timezone.now()).first()
+        row = LaunchState.objects.live(self._prepare_key(key)).first()
         return row.value if row else None
 
     def set_value(self, key: str, value, exp: int | None = None) -> None:
@@ -130,11 +130,11 @@ class DatabaseLaunchStorage(LaunchDataStorage):
         )
 
     def check_value(self, key: str) -> bool:
-        return LaunchState.objects.filter(key=self._prepare_key(key), expires_at__gt=timezone.now()).exists()
+        return LaunchState.objects.live(self._prepare_key(key)).exists()
 
     def take_value(self, key: str):
         """Read and delete in one step: the second taker finds nothing."""
-        row = LaunchState.objects.filter(key=self._prepare_key(key), expires_at__gt=timezone.now()).first()
+        row = LaunchState.objects.live(self._prepare_key(key)).first()
         if row is None:
             return None
         deleted, _ = LaunchState.objects.filter(pk=row.pk).delete()

@@ -18,14 +18,11 @@ from analysis.models import Submission
 from analysis.news.digest import MIN_GAP, digest_send
 from analysis.news.tasks import send_all_digests, send_digest
 from tests import factories
+from tests.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
 SECRET_ANSWER = "Trotsky is furious because the Mensheviks walked out"
-
-
-def run_worker():
-    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO(), stderr=io.StringIO())
 
 
 def digest_on(user, email=None):

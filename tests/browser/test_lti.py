@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from accounts.models import Enrollment
@@ -23,6 +22,7 @@ from analysis.models import Assignment, Submission
 from lti.demo import demo_platform_register
 from lti.models import Course, GradePost, LtiIdentity
 from tests import factories
+from tests.worker import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,10 +77,6 @@ def act_as(page, url, label):
     page.get_by_label("Acting as").select_option(label=label)
     page.get_by_role("button", name="Switch").click()
     expect(page.locator("#acting")).to_have_text(label.split(" (")[0])
-
-
-def run_worker():
-    call_command("db_worker", "--batch", "--no-startup-delay")
 
 
 def test_deep_link_launch_hand_in_release_and_the_grade_arrives(page, context, demo_platform, live_server):

@@ -4,7 +4,6 @@ teacher can see; the roster from the platform's membership service (NRPS)."""
 import json
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
@@ -17,6 +16,7 @@ from lti.models import Course, GradePost, LtiIdentity, ResourceLink
 from lti.services import roster_sync
 from tests import factories
 from tests.lti.conftest import ISS, MEMBERSHIP, FakeResponse
+from tests.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -93,15 +93,11 @@ def _hand_in_and_release(linked, django_capture_on_commit_callbacks):
         marks_release(assignment=linked["assignment"], by=linked["teacher"])
 
 
-def _work():
-    call_command("db_worker", "--batch", "--no-startup-delay")
-
-
 def test_hand_in_then_release_post_the_right_progress_at_each_step(
     lms, linked, django_capture_on_commit_callbacks
 ):
     _hand_in_and_release(linked, django_capture_on_commit_callbacks)
-    _work()
+    run_worker()
     submitted, returned = lms.scores
     assert submitted["userId"] == "sam-sub"
     assert (submitted["activityProgress"], submitted["gradingProgress"]) == ("Submitted", "Pending")
@@ -117,7 +113,7 @@ def test_a_failed_post_is_recorded_retried_later_and_shown_to_the_teacher(
 ):
     lms.fail_scores = 10
     _hand_in_and_release(linked, django_capture_on_commit_callbacks)
-    _work()
+    run_worker()
     posts = GradePost.objects.order_by("pk")
     assert [(p.status, p.attempts) for p in posts] == [("pending", 1), ("pending", 1)]
     assert "503" in posts[0].last_error
@@ -135,7 +131,7 @@ def test_a_failed_post_is_recorded_retried_later_and_shown_to_the_teacher(
     lms.fail_scores = 0
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("lti:grades-resend", args=[linked["assignment"].pk]))
-    _work()
+    run_worker()
     assert set(GradePost.objects.values_list("status", flat=True)) == {"sent"}
     # Newest first: the released mark arrives; the stale hand-in notice is not sent over it.
     assert [s["activityProgress"] for s in lms.scores] == ["Completed"]
