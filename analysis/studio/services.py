@@ -37,6 +37,7 @@ from analysis.models import (
     Stage,
     Submission,
 )
+from lti.access import sees_teacher_only
 
 AUTO_LABEL = re.compile(r"^Paragraph \d+$")
 SOURCE_LETTERS = "ABCDEFGH"
@@ -448,10 +449,14 @@ def _deep_copy(exercise: Exercise, *, owner, title: str, based_on: Exercise) -> 
 
 @transaction.atomic
 def exercise_copy(*, exercise: Exercise, owner) -> Exercise:
-    """Copy to adapt: the teacher's own private copy, titled “… (copy)”; the original untouched."""
-    return _deep_copy(
+    """Copy to adapt: the teacher's own private copy, titled “… (copy)”; the original untouched.
+    Teacher-only material the owner may not see (``lti.access``) is left out of the copy."""
+    copy = _deep_copy(
         exercise, owner=owner, title=_("%(title)s (copy)") % {"title": exercise.title}, based_on=exercise
     )
+    if not sees_teacher_only(owner, exercise):
+        copy.questions.update(indicative_content="", model_answer="")
+    return copy
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 from django import template
 from django.db.models import Count, Q
 
+from lti.access import sees_teacher_only
 from lti.models import GradePost
 
 register = template.Library()
@@ -23,22 +24,5 @@ def lti_grade_status(assignment):
     return {"assignment": assignment, **counts}
 
 
-@register.filter
-def sees_teacher_only(user, item) -> bool:
-    """Whether this teacher sees a site-library exercise's teacher-only material (model answers,
-    indicative content). Everyone does, except users made by an LTI launch whose platforms all
-    keep the per-platform switch off. Free for every other user (no query)."""
-    if not getattr(item, "is_site_library", False):
-        return True
-    return not lti_restricted(user)
-
-
-def lti_restricted(user) -> bool:
-    if not getattr(user, "is_authenticated", False) or user.has_usable_password():
-        return False
-    cached = getattr(user, "_lti_teacher_only_hidden", None)
-    if cached is None:
-        flags = list(user.lti_identities.values_list("platform__instructors_see_teacher_only", flat=True))
-        cached = bool(flags) and not any(flags)
-        user._lti_teacher_only_hidden = cached
-    return cached
+# Whether a teacher sees a site-library exercise's teacher-only material: lti/access.py.
+register.filter("sees_teacher_only", sees_teacher_only)

@@ -46,3 +46,30 @@ def test_other_teachers_still_see_it(platform, client):
     client.force_login(factories.make_teacher())
     page = client.get(reverse("teach:exercise-preview", args=[exercise.pk])).content.decode()
     assert all(text in page for text in HIDDEN)
+
+
+@pytest.mark.parametrize("switch", [False, True])
+def test_a_copy_does_not_carry_the_material_out_of_the_library(platform, client, switch):
+    """Copy to adapt, then the copy's own edit page and export: the material hidden on the preview
+    must not come back through a copy the LMS instructor owns."""
+    platform.instructors_see_teacher_only = switch
+    platform.save()
+    exercise = factories.make_exercise()  # the site library
+    client.force_login(_lti_teacher(platform))
+    reply = client.post(reverse("teach:exercise-copy", args=[exercise.pk]))
+    copy_id = int(reply.url.rstrip("/").split("/")[-2])
+    edit = client.get(reverse("teach:exercise-edit", args=[copy_id])).content.decode()
+    export = client.get(reverse("teach:exercise-export", args=[copy_id])).content.decode()
+    for page in (edit, export):
+        assert all((text in page) == switch for text in HIDDEN)
+    # The library's own exercise keeps it.
+    assert exercise.questions.filter(model_answer="A model answer.").count() == exercise.questions.count()
+
+
+def test_other_teachers_copies_keep_it(client):
+    exercise = factories.make_exercise()
+    client.force_login(factories.make_teacher())
+    reply = client.post(reverse("teach:exercise-copy", args=[exercise.pk]))
+    copy_id = int(reply.url.rstrip("/").split("/")[-2])
+    export = client.get(reverse("teach:exercise-export", args=[copy_id])).content.decode()
+    assert all(text in export for text in HIDDEN)
