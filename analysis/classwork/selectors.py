@@ -96,14 +96,6 @@ class AssignmentRow:
     def is_news(self) -> bool:
         return self.is_new or self.feedback_unread
 
-    @property
-    def status_label(self) -> str:
-        return Submission.status_label(self.status)
-
-    @property
-    def badge(self) -> str:
-        return self.status.replace("_", "-")
-
 
 def assignment_rows_for_student(*, student, now=None) -> list[AssignmentRow]:
     """The student's assignments, soonest (own) due date first, undated last, in ONE query:

@@ -204,14 +204,6 @@ class ProfileAssignment:
     comments: list[QuestionComment] = field(default_factory=list)
     unreleased_draft: bool = False  # marked in draft, not released (never for anonymous marking)
 
-    @property
-    def status_label(self) -> str:
-        return Submission.status_label(self.status)
-
-    @property
-    def badge(self) -> str:
-        return self.status.replace("_", "-")
-
 
 @dataclass
 class Profile:
